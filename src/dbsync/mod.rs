@@ -1,0 +1,576 @@
+//! The SQLite diff engine: keeps the last known inventory and says what changed.
+//!
+//! A scan hands the complete current rows of one table to a [`TableSync`]; it compares them
+//! with what the database holds and reports every row as inserted, modified (with the old
+//! values of the columns that changed) or, when the scan is finished, deleted. All of it
+//! happens in one SQLite transaction with prepared statements, so a crash mid-scan leaves the
+//! previous state intact and the next scan reports the same differences again.
+//!
+//! Rows carry a `checksum` column computed over the whole collector row, so an unchanged
+//! row is recognised by comparing one string; only rows whose checksum differs are read back
+//! column by column.
+
+pub mod schema;
+mod sqlvalue;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::Value;
+
+use crate::{LogLevel, Row};
+pub use schema::{table, table_for_index, ColumnType, TableDef, TABLES};
+use schema::{CHECKSUM, VERSION};
+use sqlvalue::{from_sql, key_part, to_sql};
+
+/// What can go wrong in the diff engine.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("table {table} has columns [{found}], expected [{expected}]")]
+    Schema {
+        table: &'static str,
+        found: String,
+        expected: String,
+    },
+    #[error("row of {table} has no value for primary key column {column}")]
+    MissingKey {
+        table: &'static str,
+        column: &'static str,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One difference found by a [`TableSync`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A row that was not in the database; carries the row plus its `version` (1).
+    Inserted(Row),
+    /// A row whose checksum changed. `new` is the complete new row with its raised
+    /// `version`; `old` holds the primary key, the previous values of the changed columns
+    /// and the previous `version`.
+    Modified { new: Row, old: Row },
+    /// A row that the scan no longer reported; the row as it was stored.
+    Deleted(Row),
+}
+
+/// How many rows of each kind a table sync saw.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SyncStats {
+    pub rows: usize,
+    pub inserted: usize,
+    pub modified: usize,
+    pub deleted: usize,
+}
+
+/// The local inventory database.
+pub struct DbSync {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl DbSync {
+    /// Opens (or creates) the database at `path` in WAL mode with every inventory table.
+    ///
+    /// A file that is not a readable SQLite database, or whose tables do not have the
+    /// expected columns, is logged, renamed aside (`<path>.corrupt-<unix time>`) and
+    /// recreated empty. If even that fails the engine runs on an in-memory database so that
+    /// the module keeps working, and says so in the log.
+    pub fn open(path: &Path, log: &dyn Fn(LogLevel, &str)) -> Result<DbSync, DbError> {
+        match Self::try_open(path) {
+            Ok(db) => return Ok(db),
+            Err(e) => {
+                let aside = aside_name(path);
+                log(
+                    LogLevel::Warning,
+                    &format!(
+                        "Inventory database '{}' is unreadable ({e}); moving it to '{}' and starting a new one",
+                        path.display(),
+                        aside.display()
+                    ),
+                );
+                if let Err(e) = move_aside(path, &aside) {
+                    log(
+                        LogLevel::Error,
+                        &format!("Cannot move '{}' aside: {e}", path.display()),
+                    );
+                }
+            }
+        }
+        match Self::try_open(path) {
+            Ok(db) => Ok(db),
+            Err(e) => {
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "Cannot create inventory database '{}' ({e}); keeping the inventory in memory until restart",
+                        path.display()
+                    ),
+                );
+                Self::in_memory()
+            }
+        }
+    }
+
+    /// Opens `path` and fails on any problem instead of repairing it.
+    pub fn try_open(path: &Path) -> Result<DbSync, DbError> {
+        let conn = Connection::open(path)?;
+        let mut db = DbSync {
+            conn,
+            path: Some(path.to_path_buf()),
+        };
+        db.configure()?;
+        Ok(db)
+    }
+
+    /// A database that lives only in memory (tests, benchmarks, last-resort fallback).
+    pub fn in_memory() -> Result<DbSync, DbError> {
+        let mut db = DbSync {
+            conn: Connection::open_in_memory()?,
+            path: None,
+        };
+        db.configure()?;
+        Ok(db)
+    }
+
+    fn configure(&mut self) -> Result<(), DbError> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(5))?;
+        // Reading the header is what fails first on a file that is not a database.
+        let _: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        self.conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
+        let check: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(check),
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        for t in TABLES {
+            tx.execute_batch(&t.create_sql())?;
+            check_columns(&tx, t)?;
+        }
+        tx.execute_batch(&schema::metadata_create_sql())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Where the database lives, if on disk.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Starts the synchronisation of one table: one transaction until [`TableSync::finish`].
+    pub fn begin(&mut self, table: &'static TableDef) -> Result<TableSync<'_>, DbError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut known = HashMap::new();
+        {
+            let sql = format!(
+                "SELECT {}, {CHECKSUM} FROM {}",
+                table.primary_key.join(", "),
+                table.name
+            );
+            let mut stmt = tx.prepare(&sql)?;
+            let npk = table.primary_key.len();
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let mut key = String::new();
+                for i in 0..npk {
+                    key_part(&mut key, r.get_ref(i)?);
+                }
+                let checksum: Option<String> = r.get(npk).ok();
+                known.insert(
+                    key.into_boxed_str(),
+                    Known {
+                        checksum: checksum.map(String::into_boxed_str),
+                        seen: false,
+                    },
+                );
+            }
+        }
+        Ok(TableSync {
+            tx,
+            table,
+            known,
+            stats: SyncStats::default(),
+            insert_sql: String::new(),
+            update_sql: String::new(),
+        })
+    }
+
+    /// Synchronises a whole table from a list of rows.
+    pub fn sync_table(
+        &mut self,
+        table: &'static TableDef,
+        rows: impl IntoIterator<Item = Row>,
+        on_change: &mut dyn FnMut(Change),
+    ) -> Result<SyncStats, DbError> {
+        let mut txn = self.begin(table)?;
+        for row in rows {
+            txn.push(row, on_change)?;
+        }
+        txn.finish(on_change)
+    }
+
+    /// Every stored row of `table`, with `checksum` and `version`.
+    pub fn select_all(&self, table: &'static TableDef) -> Result<Vec<Row>, DbError> {
+        let cols: Vec<_> = table.stored_columns().collect();
+        let names: Vec<_> = cols.iter().map(|c| c.name).collect();
+        let sql = format!("SELECT {} FROM {}", names.join(", "), table.name);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Row::new();
+            for (i, c) in cols.iter().enumerate() {
+                row.insert(c.name.to_string(), from_sql(r.get_ref(i)?));
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Number of rows stored in `table`.
+    pub fn count(&self, table: &'static TableDef) -> Result<i64, DbError> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) FROM {}", table.name), [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// The highest `version` over all tables (0 when they are all empty).
+    pub fn max_version(&self) -> Result<i64, DbError> {
+        let mut max = 0i64;
+        for t in TABLES {
+            let v: Option<i64> = self.conn.query_row(
+                &format!("SELECT MAX({VERSION}) FROM {}", t.name),
+                [],
+                |r| r.get(0),
+            )?;
+            max = max.max(v.unwrap_or(0));
+        }
+        Ok(max)
+    }
+
+    /// Sets `version` of every row of every table; returns how many rows were updated.
+    pub fn set_version_all(&mut self, version: i64) -> Result<usize, DbError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for t in TABLES {
+            n += tx.execute(&format!("UPDATE {} SET {VERSION} = ?1", t.name), [version])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Removes every row of `table` without reporting them.
+    pub fn clear_table(&mut self, table: &'static TableDef) -> Result<usize, DbError> {
+        Ok(self.conn.execute(&format!("DELETE FROM {}", table.name), [])?)
+    }
+}
+
+struct Known {
+    checksum: Option<Box<str>>,
+    seen: bool,
+}
+
+/// One table's synchronisation in progress; see [`DbSync::begin`].
+///
+/// Dropping it without [`finish`](TableSync::finish) rolls every change back.
+pub struct TableSync<'c> {
+    tx: rusqlite::Transaction<'c>,
+    table: &'static TableDef,
+    known: HashMap<Box<str>, Known>,
+    stats: SyncStats,
+    insert_sql: String,
+    update_sql: String,
+}
+
+impl TableSync<'_> {
+    /// Compares one current row with the stored one and reports the difference, if any.
+    pub fn push(&mut self, mut row: Row, on_change: &mut dyn FnMut(Change)) -> Result<(), DbError> {
+        row.remove(VERSION);
+        let table = self.table;
+        let mut key = String::new();
+        let mut pk_values = Vec::with_capacity(table.primary_key.len());
+        for pk in table.primary_key {
+            let col = table.column(pk).ok_or(DbError::MissingKey {
+                table: table.name,
+                column: pk,
+            })?;
+            let v = row.get(*pk).ok_or(DbError::MissingKey {
+                table: table.name,
+                column: pk,
+            })?;
+            let sql = to_sql(col.ty, v);
+            key_part(&mut key, (&sql).into());
+            pk_values.push(sql);
+        }
+        self.stats.rows += 1;
+        let checksum = row.get(CHECKSUM).and_then(Value::as_str).map(str::to_owned);
+
+        let previous = self.known.get_mut(key.as_str()).map(|known| {
+            known.seen = true;
+            match (&checksum, &known.checksum) {
+                (Some(a), Some(b)) => a.as_str() == &**b,
+                _ => false,
+            }
+        });
+        match previous {
+            None => {
+                self.insert(&row)?;
+                self.known.insert(
+                    key.into_boxed_str(),
+                    Known {
+                        checksum: checksum.map(String::into_boxed_str),
+                        seen: true,
+                    },
+                );
+                self.stats.inserted += 1;
+                row.insert(VERSION.to_string(), Value::from(1));
+                on_change(Change::Inserted(row));
+            }
+            Some(true) => {}
+            Some(false) => {
+                if let Some(known) = self.known.get_mut(key.as_str()) {
+                    known.checksum = checksum.map(String::into_boxed_str);
+                }
+                if let Some((new, old)) = self.update(row, &pk_values)? {
+                    self.stats.modified += 1;
+                    on_change(Change::Modified { new, old });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, row: &Row) -> Result<(), DbError> {
+        let cols: Vec<_> = self
+            .table
+            .stored_columns()
+            .filter(|c| c.name != VERSION && row.contains_key(c.name))
+            .collect();
+        self.insert_sql.clear();
+        self.insert_sql.push_str(&format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.table.name,
+            cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+            vec!["?"; cols.len()].join(", ")
+        ));
+        let values = cols
+            .iter()
+            .map(|c| to_sql(c.ty, row.get(c.name).unwrap_or(&Value::Null)));
+        let mut stmt = self.tx.prepare_cached(&self.insert_sql)?;
+        stmt.execute(params_from_iter(values))?;
+        Ok(())
+    }
+
+    /// Reads the stored row, writes the new one and returns (new, old) when any column
+    /// differs.
+    fn update(
+        &mut self,
+        mut row: Row,
+        pk_values: &[rusqlite::types::Value],
+    ) -> Result<Option<(Row, Row)>, DbError> {
+        let table = self.table;
+        let cols: Vec<_> = table.stored_columns().collect();
+        let where_pk = table
+            .primary_key
+            .iter()
+            .map(|c| format!("{c} IS ?"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let select = format!(
+            "SELECT {} FROM {} WHERE {where_pk}",
+            cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+            table.name
+        );
+        let stored: Option<Vec<rusqlite::types::Value>> = self
+            .tx
+            .prepare_cached(&select)?
+            .query_row(params_from_iter(pk_values.iter()), |r| {
+                (0..cols.len()).map(|i| r.get(i)).collect()
+            })
+            .optional()?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+
+        let mut old = Row::new();
+        let mut old_version = 1i64;
+        let mut changed = Vec::new();
+        for (c, stored_value) in cols.iter().zip(&stored) {
+            if c.name == VERSION {
+                if let rusqlite::types::Value::Integer(v) = stored_value {
+                    old_version = *v;
+                }
+                continue;
+            }
+            let Some(new_value) = row.get(c.name) else {
+                continue;
+            };
+            if to_sql(c.ty, new_value) != *stored_value {
+                old.insert(c.name.to_string(), from_sql(stored_value.into()));
+                changed.push(*c);
+            }
+        }
+        if changed.is_empty() {
+            return Ok(None);
+        }
+
+        let set_cols: Vec<_> = cols
+            .iter()
+            .filter(|c| {
+                c.name != VERSION
+                    && !table.primary_key.contains(&c.name)
+                    && row.contains_key(c.name)
+            })
+            .collect();
+        self.update_sql.clear();
+        self.update_sql.push_str(&format!(
+            "UPDATE {} SET {}{VERSION} = {VERSION} + 1 WHERE {where_pk}",
+            table.name,
+            set_cols
+                .iter()
+                .map(|c| format!("{} = ?, ", c.name))
+                .collect::<String>()
+        ));
+        let values: Vec<_> = set_cols
+            .iter()
+            .map(|c| to_sql(c.ty, row.get(c.name).unwrap_or(&Value::Null)))
+            .chain(pk_values.iter().cloned())
+            .collect();
+        self.tx
+            .prepare_cached(&self.update_sql)?
+            .execute(params_from_iter(values))?;
+
+        for pk in table.primary_key {
+            if let Some(v) = row.get(*pk) {
+                old.insert(pk.to_string(), v.clone());
+            }
+        }
+        old.insert(VERSION.to_string(), Value::from(old_version));
+        row.insert(VERSION.to_string(), Value::from(old_version + 1));
+        Ok(Some((row, old)))
+    }
+
+    /// Deletes and reports every stored row the scan did not push, then commits.
+    pub fn finish(mut self, on_change: &mut dyn FnMut(Change)) -> Result<SyncStats, DbError> {
+        let table = self.table;
+        if self.known.values().any(|k| !k.seen) {
+            let cols: Vec<_> = table.stored_columns().collect();
+            let npk = table.primary_key.len();
+            // Primary key columns first (to rebuild the key), then the whole row.
+            let sql = format!(
+                "SELECT {}, {} FROM {}",
+                table.primary_key.join(", "),
+                cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+                table.name
+            );
+            let mut gone = Vec::new();
+            {
+                let mut stmt = self.tx.prepare(&sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    let mut key = String::new();
+                    for i in 0..npk {
+                        key_part(&mut key, r.get_ref(i)?);
+                    }
+                    if self.known.get(key.as_str()).is_some_and(|k| !k.seen) {
+                        let mut pk = Vec::with_capacity(npk);
+                        for i in 0..npk {
+                            pk.push(r.get::<_, rusqlite::types::Value>(i)?);
+                        }
+                        let mut row = Row::new();
+                        for (i, c) in cols.iter().enumerate() {
+                            row.insert(c.name.to_string(), from_sql(r.get_ref(npk + i)?));
+                        }
+                        gone.push((pk, row));
+                    }
+                }
+            }
+            let delete = format!(
+                "DELETE FROM {} WHERE {}",
+                table.name,
+                table
+                    .primary_key
+                    .iter()
+                    .map(|c| format!("{c} IS ?"))
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            );
+            {
+                let mut stmt = self.tx.prepare_cached(&delete)?;
+                for (pk, _) in &gone {
+                    stmt.execute(params_from_iter(pk.iter()))?;
+                }
+            }
+            self.stats.deleted = gone.len();
+            self.tx.commit()?;
+            for (_, row) in gone {
+                on_change(Change::Deleted(row));
+            }
+            return Ok(self.stats);
+        }
+        self.tx.commit()?;
+        Ok(self.stats)
+    }
+}
+
+fn check_columns(conn: &Connection, table: &'static TableDef) -> Result<(), DbError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT name FROM pragma_table_info('{}') ORDER BY cid",
+        table.name
+    ))?;
+    let found: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let expected: Vec<&str> = table.stored_columns().map(|c| c.name).collect();
+    if found != expected {
+        return Err(DbError::Schema {
+            table: table.name,
+            found: found.join(","),
+            expected: expected.join(","),
+        });
+    }
+    Ok(())
+}
+
+fn aside_name(path: &Path) -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".corrupt-{secs}"));
+    PathBuf::from(name)
+}
+
+fn move_aside(path: &Path, aside: &Path) -> std::io::Result<()> {
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        if side.exists() {
+            let mut to = aside.as_os_str().to_owned();
+            to.push(suffix);
+            std::fs::rename(&side, PathBuf::from(to))?;
+        }
+    }
+    if path.exists() {
+        std::fs::rename(path, aside)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! The data provider: what the host looks like right now.
+//!
+//! [`SysInfo`] is the seam between the inventory module and the platform. Each method
+//! returns the current rows of one inventory table, with the column names of
+//! [`crate::dbsync::schema`]; the module computes checksums, diffs and events. The Linux
+//! implementation, [`LinuxSysInfo`], reads everything below a configurable root directory
+//! (default `/`), so every parser runs on fixture trees of other distributions in tests.
+
+pub mod hardware;
+pub mod os;
+pub mod processes;
+
+use std::path::{Path, PathBuf};
+
+use crate::{null_logger, Logger, Row};
+
+/// Why a collector produced no rows.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// This provider does not collect that table (yet, or on this platform). The module
+    /// leaves the table as it is instead of reporting every row deleted.
+    #[error("the {0} collector is not available in this build")]
+    Unsupported(&'static str),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CollectError {
+    /// An I/O error with the path or object it concerns.
+    pub fn io(what: impl std::fmt::Display, source: std::io::Error) -> Self {
+        CollectError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
+}
+
+/// Rows of the three network tables, gathered together because they come from one walk
+/// over the interfaces.
+#[derive(Debug, Default, Clone)]
+pub struct NetworkRows {
+    pub interfaces: Vec<Row>,
+    pub protocols: Vec<Row>,
+    pub addresses: Vec<Row>,
+}
+
+/// A source of inventory rows.
+pub trait SysInfo: Send + Sync {
+    /// The one row of `dbsync_osinfo`.
+    fn os(&self) -> Result<Row, CollectError>;
+    /// The one row of `dbsync_hwinfo`.
+    fn hardware(&self) -> Result<Row, CollectError>;
+    /// Every process, one row at a time.
+    fn processes(&self, each: &mut dyn FnMut(Row)) -> Result<(), CollectError>;
+    /// Every installed package, one row at a time.
+    fn packages(&self, _each: &mut dyn FnMut(Row)) -> Result<(), CollectError> {
+        Err(CollectError::Unsupported("packages"))
+    }
+    /// Installed hotfixes (a Windows notion).
+    fn hotfixes(&self) -> Result<Vec<Row>, CollectError> {
+        Err(CollectError::Unsupported("hotfixes"))
+    }
+    /// Interfaces, per-family protocol settings and addresses.
+    fn network(&self) -> Result<NetworkRows, CollectError> {
+        Err(CollectError::Unsupported("network"))
+    }
+    /// Open sockets.
+    fn ports(&self) -> Result<Vec<Row>, CollectError> {
+        Err(CollectError::Unsupported("ports"))
+    }
+    /// Local user accounts.
+    fn users(&self) -> Result<Vec<Row>, CollectError> {
+        Err(CollectError::Unsupported("users"))
+    }
+    /// Local groups.
+    fn groups(&self) -> Result<Vec<Row>, CollectError> {
+        Err(CollectError::Unsupported("groups"))
+    }
+    /// System services.
+    fn services(&self) -> Result<Vec<Row>, CollectError> {
+        Err(CollectError::Unsupported("services"))
+    }
+    /// Browser extensions of every user.
+    fn browser_extensions(&self) -> Result<Vec<Row>, CollectError> {
+        Err(CollectError::Unsupported("browser extensions"))
+    }
+}
+
+/// The Linux data provider, reading below `root`.
+#[derive(Clone)]
+pub struct LinuxSysInfo {
+    root: PathBuf,
+    log: Logger,
+}
+
+impl LinuxSysInfo {
+    /// A provider for the running host (`/`).
+    pub fn new(log: Logger) -> Self {
+        Self::with_root("/", log)
+    }
+
+    /// A provider that reads `root` as if it were `/` (fixture trees, containers).
+    pub fn with_root(root: impl Into<PathBuf>, log: Logger) -> Self {
+        LinuxSysInfo {
+            root: root.into(),
+            log,
+        }
+    }
+
+    /// The root directory this provider reads.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `path` (absolute, as on the host) below the root.
+    pub fn path(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+
+    fn debug(&self, msg: &str) {
+        (self.log)(crate::LogLevel::Debug, msg);
+    }
+}
+
+impl Default for LinuxSysInfo {
+    fn default() -> Self {
+        Self::new(null_logger())
+    }
+}
+
+impl SysInfo for LinuxSysInfo {
+    fn os(&self) -> Result<Row, CollectError> {
+        os::collect(self)
+    }
+
+    fn hardware(&self) -> Result<Row, CollectError> {
+        hardware::collect(self)
+    }
+
+    fn processes(&self, each: &mut dyn FnMut(Row)) -> Result<(), CollectError> {
+        processes::collect(self, each)
+    }
+
+    fn hotfixes(&self) -> Result<Vec<Row>, CollectError> {
+        // Hotfixes are Windows updates; a Linux host has none.
+        Ok(Vec::new())
+    }
+}
