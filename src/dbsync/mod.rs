@@ -138,8 +138,7 @@ impl DbSync {
     }
 
     fn configure(&mut self) -> Result<(), DbError> {
-        self.conn
-            .busy_timeout(std::time::Duration::from_secs(5))?;
+        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Reading the header is what fails first on a file that is not a database.
         let _: String = self
             .conn
@@ -277,7 +276,9 @@ impl DbSync {
 
     /// Removes every row of `table` without reporting them.
     pub fn clear_table(&mut self, table: &'static TableDef) -> Result<usize, DbError> {
-        Ok(self.conn.execute(&format!("DELETE FROM {}", table.name), [])?)
+        Ok(self
+            .conn
+            .execute(&format!("DELETE FROM {}", table.name), [])?)
     }
 }
 

@@ -183,7 +183,12 @@ pub const PORTS: TableDef = TableDef {
         b("process_pid"),
         t("process_name"),
     ],
-    primary_key: &["file_inode", "network_transport", "source_ip", "source_port"],
+    primary_key: &[
+        "file_inode",
+        "network_transport",
+        "source_ip",
+        "source_port",
+    ],
     vd: false,
 };
 
@@ -447,7 +452,11 @@ mod tests {
     fn primary_keys_are_columns() {
         for t in TABLES {
             for pk in t.primary_key {
-                assert!(t.column(pk).is_some(), "{}: pk {pk} is not a column", t.name);
+                assert!(
+                    t.column(pk).is_some(),
+                    "{}: pk {pk} is not a column",
+                    t.name
+                );
             }
         }
     }

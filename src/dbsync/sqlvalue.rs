@@ -94,9 +94,18 @@ mod tests {
 
     #[test]
     fn numbers_and_strings_meet_in_the_column_type() {
-        assert_eq!(to_sql(ColumnType::BigInt, &json!("42")), SqlValue::Integer(42));
-        assert_eq!(to_sql(ColumnType::BigInt, &json!(42)), SqlValue::Integer(42));
-        assert_eq!(to_sql(ColumnType::Text, &json!(42)), SqlValue::Text("42".into()));
+        assert_eq!(
+            to_sql(ColumnType::BigInt, &json!("42")),
+            SqlValue::Integer(42)
+        );
+        assert_eq!(
+            to_sql(ColumnType::BigInt, &json!(42)),
+            SqlValue::Integer(42)
+        );
+        assert_eq!(
+            to_sql(ColumnType::Text, &json!(42)),
+            SqlValue::Text("42".into())
+        );
         assert_eq!(to_sql(ColumnType::Double, &json!(2)), SqlValue::Real(2.0));
         assert_eq!(to_sql(ColumnType::Integer, &json!("x")), SqlValue::Null);
         assert_eq!(to_sql(ColumnType::Text, &Value::Null), SqlValue::Null);

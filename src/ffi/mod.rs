@@ -1,1 +1,468 @@
-//! C ABI (filled in below).
+//! The C ABI of `libsyscollector.so`: the only place with `extern "C"`.
+//!
+//! wazuh-modulesd loads the library, looks up these `syscollector_*` symbols and drives the
+//! module through them: `init` once, `start` in a thread of its own (it blocks), `stop` from
+//! another thread, queries and the scan lock from its sync and query threads. Each export
+//! goes through [`boundary::guard`], checks its pointers, logs through the host's log
+//! callback and returns a safe value on any failure.
+
+pub mod boundary;
+pub mod types;
+
+use std::os::raw::{c_char, c_uint, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::inventory::{query, Collectors, Config, Inventory, Sink, Stateful};
+use crate::sysinfo::LinuxSysInfo;
+use crate::LogLevel;
+use boundary::{c_path, c_text, guard, to_cstring};
+pub use types::*;
+
+/// Tag the host prints with every line of this module.
+pub const LOG_TAG: &str = "wazuh-modulesd:syscollector";
+
+struct Global {
+    log: log_callback_t,
+    module: Option<Arc<Inventory>>,
+}
+
+static GLOBAL: RwLock<Global> = parking_lot::const_rwlock(Global {
+    log: None,
+    module: None,
+});
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Sends one line to the host's log callback (dropped when none is registered).
+pub(crate) fn host_log(level: LogLevel, msg: &str) {
+    let cb = GLOBAL.read().log;
+    if let Some(cb) = cb {
+        let msg = to_cstring(msg);
+        let tag = to_cstring(LOG_TAG);
+        // SAFETY: the host registered this callback in syscollector_init for exactly this
+        // signature; both strings live until it returns.
+        unsafe { cb(level as modules_log_level_t, msg.as_ptr(), tag.as_ptr()) };
+    }
+}
+
+fn module() -> Option<Arc<Inventory>> {
+    GLOBAL.read().module.clone()
+}
+
+/// Forwards the module's events to the host's callbacks.
+struct HostSink {
+    send: send_data_callback_t,
+    persist: persist_data_callback_t,
+}
+
+impl Sink for HostSink {
+    fn stateless(&self, event: &str) {
+        if let Some(send) = self.send {
+            let s = to_cstring(event);
+            // SAFETY: callback registered by the host with this signature; `s` outlives it.
+            unsafe { send(s.as_ptr().cast::<c_void>()) };
+        }
+    }
+
+    fn stateful(&self, doc: &Stateful, json: &str) {
+        if let Some(persist) = self.persist {
+            let id = to_cstring(&doc.id);
+            let index = to_cstring(doc.index);
+            let data = to_cstring(json);
+            // SAFETY: as above; all strings outlive the call.
+            unsafe {
+                persist(
+                    id.as_ptr(),
+                    doc.operation as Operation_t,
+                    index.as_ptr(),
+                    data.as_ptr().cast::<c_void>(),
+                    doc.version,
+                )
+            };
+        }
+    }
+}
+
+/// Configures the module: callbacks, database, collectors. Must precede `syscollector_start`.
+///
+/// # Safety
+/// String arguments are NULL or NUL-terminated; callbacks are NULL or valid for their types
+/// for as long as the library is loaded.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // The host's ABI fixes this signature.
+pub unsafe extern "C" fn syscollector_init(
+    interval: c_uint,
+    send_data_cb: send_data_callback_t,
+    persist_data_cb: persist_data_callback_t,
+    log_cb: log_callback_t,
+    db_path: *const c_char,
+    normalizer_config_path: *const c_char,
+    normalizer_type: *const c_char,
+    scan_on_start: bool,
+    hardware: bool,
+    os: bool,
+    network: bool,
+    packages: bool,
+    ports: bool,
+    ports_all: bool,
+    processes: bool,
+    hotfixes: bool,
+    groups: bool,
+    users: bool,
+    services: bool,
+    browser_extensions: bool,
+    notify_on_first_scan: bool,
+) {
+    guard("syscollector_init", (), || {
+        if RUNNING.load(Ordering::SeqCst) {
+            host_log(
+                LogLevel::Error,
+                "syscollector_init called while the module is running; call syscollector_stop first",
+            );
+            return;
+        }
+        {
+            let mut g = GLOBAL.write();
+            g.log = log_cb;
+            g.module = None;
+        }
+        let Some(db_path) = c_path(db_path) else {
+            host_log(
+                LogLevel::Error,
+                "syscollector_init: db_path is NULL or empty; module not initialized",
+            );
+            return;
+        };
+        if send_data_cb.is_none() || persist_data_cb.is_none() {
+            host_log(
+                LogLevel::Warning,
+                "syscollector_init: a NULL event callback was given; those events are dropped",
+            );
+        }
+        let cfg = Config {
+            interval,
+            scan_on_start,
+            collectors: Collectors {
+                hardware,
+                os,
+                network,
+                packages,
+                ports,
+                ports_all,
+                processes,
+                hotfixes,
+                groups,
+                users,
+                services,
+                browser_extensions,
+            },
+            notify_on_first_scan,
+            db_path: Some(db_path),
+            normalizer_config: c_path(normalizer_config_path),
+            normalizer_type: c_text(normalizer_type),
+        };
+        let logger: crate::Logger = Arc::new(host_log);
+        let provider = Box::new(LinuxSysInfo::new(logger.clone()));
+        let sink = Arc::new(HostSink {
+            send: send_data_cb,
+            persist: persist_data_cb,
+        });
+        match Inventory::new(cfg, provider, sink, logger) {
+            Ok(inv) => GLOBAL.write().module = Some(Arc::new(inv)),
+            Err(e) => host_log(
+                LogLevel::Error,
+                &format!("syscollector_init: cannot open the inventory database: {e}"),
+            ),
+        }
+    })
+}
+
+/// Runs the scan loop in the calling thread until `syscollector_stop`.
+#[no_mangle]
+pub extern "C" fn syscollector_start() {
+    guard("syscollector_start", (), || {
+        let Some(m) = module() else {
+            host_log(
+                LogLevel::Error,
+                "Cannot start Syscollector - module initialization failed",
+            );
+            return;
+        };
+        if RUNNING.swap(true, Ordering::SeqCst) {
+            host_log(
+                LogLevel::Error,
+                "syscollector_start: the module is already running",
+            );
+            return;
+        }
+        struct Running;
+        impl Drop for Running {
+            fn drop(&mut self) {
+                RUNNING.store(false, Ordering::SeqCst);
+            }
+        }
+        let _running = Running;
+        m.run();
+    })
+}
+
+/// Stops the scan loop; `syscollector_start` returns soon after.
+#[no_mangle]
+pub extern "C" fn syscollector_stop() {
+    guard("syscollector_stop", (), || {
+        if let Some(m) = module() {
+            m.stop();
+        }
+    })
+}
+
+fn sync_not_initialized(export: &str) {
+    host_log(
+        LogLevel::Warning,
+        &format!("{export}: inventory synchronization is not initialized"),
+    );
+}
+
+/// Sets up the Agent Sync Protocol (persistent queues and MQ transport).
+///
+/// # Safety
+/// String arguments are NULL or NUL-terminated; `mq` is NULL or points to a valid
+/// `MQ_Functions`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // The host's ABI fixes this signature.
+pub unsafe extern "C" fn syscollector_init_sync(
+    module_name: *const c_char,
+    sync_db_path: *const c_char,
+    sync_db_path_vd: *const c_char,
+    mq: *const MQ_Functions,
+    sync_end_delay: c_uint,
+    timeout: c_uint,
+    retries: c_uint,
+    max_eps: usize,
+    integrity_interval: u32,
+) {
+    guard("syscollector_init_sync", (), || {
+        let _ = (
+            sync_end_delay,
+            timeout,
+            retries,
+            max_eps,
+            integrity_interval,
+        );
+        if module_name.is_null()
+            || sync_db_path.is_null()
+            || sync_db_path_vd.is_null()
+            || mq.is_null()
+        {
+            host_log(
+                LogLevel::Error,
+                "syscollector_init_sync: NULL argument; synchronization stays disabled",
+            );
+            return;
+        }
+        host_log(
+            LogLevel::Warning,
+            "syscollector_init_sync: the Agent Sync Protocol is not available in this build; \
+             inventory synchronization is not initialized",
+        );
+    })
+}
+
+/// Runs one synchronisation session in `mode`; true on success.
+#[no_mangle]
+pub extern "C" fn syscollector_sync_module(mode: Mode_t) -> bool {
+    guard("syscollector_sync_module", false, || {
+        if !(0..=6).contains(&mode) {
+            host_log(
+                LogLevel::Error,
+                &format!("syscollector_sync_module: invalid mode {mode}"),
+            );
+            return false;
+        }
+        sync_not_initialized("syscollector_sync_module");
+        false
+    })
+}
+
+/// Queues one stateful document for synchronisation.
+///
+/// # Safety
+/// String arguments are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn syscollector_persist_diff(
+    id: *const c_char,
+    operation: Operation_t,
+    index: *const c_char,
+    data: *const c_char,
+    version: u64,
+) {
+    guard("syscollector_persist_diff", (), || {
+        let _ = version;
+        if id.is_null() || index.is_null() || data.is_null() {
+            host_log(LogLevel::Error, "syscollector_persist_diff: NULL argument");
+            return;
+        }
+        if crate::inventory::Operation::from_raw(operation).is_none() {
+            host_log(
+                LogLevel::Error,
+                &format!("syscollector_persist_diff: invalid operation {operation}"),
+            );
+            return;
+        }
+        sync_not_initialized("syscollector_persist_diff");
+    })
+}
+
+fn parse_response(export: &str, data: *const u8, length: usize) -> bool {
+    if data.is_null() || length == 0 {
+        host_log(
+            LogLevel::Error,
+            &format!("{export}: NULL or empty buffer rejected"),
+        );
+        return false;
+    }
+    sync_not_initialized(export);
+    false
+}
+
+/// Hands one manager reply (raw FlatBuffer) to the regular sync instance.
+///
+/// # Safety
+/// `data` is NULL or points to `length` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn syscollector_parse_response(data: *const u8, length: usize) -> bool {
+    guard("syscollector_parse_response", false, || {
+        parse_response("syscollector_parse_response", data, length)
+    })
+}
+
+/// Hands one manager reply (raw FlatBuffer) to the vulnerability-detector sync instance.
+///
+/// # Safety
+/// `data` is NULL or points to `length` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn syscollector_parse_response_vd(data: *const u8, length: usize) -> bool {
+    guard("syscollector_parse_response_vd", false, || {
+        parse_response("syscollector_parse_response_vd", data, length)
+    })
+}
+
+/// Tells the manager that the given indices' data is gone (DataClean session).
+///
+/// # Safety
+/// `indices` is NULL or points to `indices_count` pointers, each NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn syscollector_notify_data_clean(
+    indices: *const *const c_char,
+    indices_count: usize,
+) -> bool {
+    guard("syscollector_notify_data_clean", false, || {
+        if indices.is_null() || indices_count == 0 {
+            host_log(
+                LogLevel::Error,
+                "syscollector_notify_data_clean: no indices given",
+            );
+            return false;
+        }
+        sync_not_initialized("syscollector_notify_data_clean");
+        false
+    })
+}
+
+/// Deletes the inventory database (and, with synchronisation, its queues).
+#[no_mangle]
+pub extern "C" fn syscollector_delete_database() {
+    guard("syscollector_delete_database", (), || match module() {
+        Some(m) => m.delete_database(),
+        None => host_log(
+            LogLevel::Warning,
+            "syscollector_delete_database: module not initialized; nothing to delete",
+        ),
+    })
+}
+
+/// Answers a JSON query; `*output` receives a `malloc`ed JSON answer the host frees with
+/// `free()`. Returns the answer's length (0 and `*output = NULL` when nothing was answered).
+///
+/// # Safety
+/// `query` is NULL or NUL-terminated; `output` is NULL or points to writable storage for a
+/// pointer.
+#[no_mangle]
+pub unsafe extern "C" fn syscollector_query(
+    query: *const c_char,
+    output: *mut *mut c_char,
+) -> usize {
+    if output.is_null() {
+        guard("syscollector_query", (), || {
+            host_log(
+                LogLevel::Error,
+                "syscollector_query: output pointer is NULL",
+            )
+        });
+        return 0;
+    }
+    *output = std::ptr::null_mut();
+    let answer = guard(
+        "syscollector_query",
+        Some(query::error_response(
+            query::MQ_ERR_EXCEPTION,
+            "Exception in query handler",
+        )),
+        || {
+            let Some(q) = boundary::c_bytes(query) else {
+                host_log(LogLevel::Error, "syscollector_query: query is NULL");
+                return None;
+            };
+            let Ok(q) = std::str::from_utf8(q) else {
+                return Some(query::error_response(
+                    query::MQ_ERR_INVALID_JSON,
+                    "Invalid JSON format",
+                ));
+            };
+            let m = module();
+            Some(query::answer(m.as_deref(), &(), q))
+        },
+    );
+    let Some(answer) = answer else {
+        return 0;
+    };
+    let c = to_cstring(&answer);
+    let bytes = c.as_bytes_with_nul();
+    let buf = libc::malloc(bytes.len()).cast::<c_char>();
+    if buf.is_null() {
+        return 0;
+    }
+    std::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<c_char>(), buf, bytes.len());
+    *output = buf;
+    bytes.len() - 1
+}
+
+/// Blocks scans until `syscollector_unlock_scan_mutex`; waits for a running scan to end.
+#[no_mangle]
+pub extern "C" fn syscollector_lock_scan_mutex() {
+    guard("syscollector_lock_scan_mutex", (), || {
+        if let Some(m) = module() {
+            m.lock_scan();
+        }
+    })
+}
+
+/// Lets scans run again after `syscollector_lock_scan_mutex`.
+#[no_mangle]
+pub extern "C" fn syscollector_unlock_scan_mutex() {
+    guard("syscollector_unlock_scan_mutex", (), || {
+        if let Some(m) = module() {
+            m.unlock_scan();
+        }
+    })
+}
+
+/// Runs the integrity check of every table whose interval has elapsed.
+#[no_mangle]
+pub extern "C" fn syscollector_run_recovery_process() {
+    guard("syscollector_run_recovery_process", (), || {
+        sync_not_initialized("syscollector_run_recovery_process")
+    })
+}

@@ -1,1 +1,625 @@
-//! Inventory module.
+//! The inventory module: the scan loop that turns the host's state into events.
+//!
+//! Every `interval` it asks the data provider for each enabled table's rows, lets the diff
+//! engine find what changed since the last scan, and hands every change to its [`Sink`]
+//! twice: as a stateful document (always) and as a stateless event (from the second scan
+//! on, or from the first with `notify_on_first_scan`). It also answers the host's queries
+//! (pause, resume, flush, get/set version) and honours the host's scan lock, which the
+//! daemon takes while it synchronises so that a scan never runs in the middle of a sync.
+
+pub mod ecs;
+pub mod events;
+pub mod query;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::dbsync::{schema, Change, DbError, DbSync, SyncStats, TableDef};
+use crate::sysinfo::{CollectError, SysInfo};
+use crate::{LogLevel, Logger, Row};
+pub use events::{Operation, Stateful};
+
+/// Which collectors run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Collectors {
+    pub hardware: bool,
+    pub os: bool,
+    pub network: bool,
+    pub packages: bool,
+    pub ports: bool,
+    pub ports_all: bool,
+    pub processes: bool,
+    pub hotfixes: bool,
+    pub groups: bool,
+    pub users: bool,
+    pub services: bool,
+    pub browser_extensions: bool,
+}
+
+impl Collectors {
+    /// Every collector on (ports: listening only).
+    pub fn all() -> Self {
+        Collectors {
+            hardware: true,
+            os: true,
+            network: true,
+            packages: true,
+            ports: true,
+            ports_all: false,
+            processes: true,
+            hotfixes: true,
+            groups: true,
+            users: true,
+            services: true,
+            browser_extensions: true,
+        }
+    }
+
+    /// Whether the collector that fills `table` is enabled.
+    pub fn enabled(&self, table: &TableDef) -> bool {
+        match table.name {
+            n if n == schema::HARDWARE.name => self.hardware,
+            n if n == schema::OS.name => self.os,
+            n if n == schema::NETWORK_IFACE.name
+                || n == schema::NETWORK_PROTOCOL.name
+                || n == schema::NETWORK_ADDRESS.name =>
+            {
+                self.network
+            }
+            n if n == schema::PACKAGES.name => self.packages,
+            n if n == schema::HOTFIXES.name => self.hotfixes,
+            n if n == schema::PORTS.name => self.ports,
+            n if n == schema::PROCESSES.name => self.processes,
+            n if n == schema::GROUPS.name => self.groups,
+            n if n == schema::USERS.name => self.users,
+            n if n == schema::SERVICES.name => self.services,
+            n if n == schema::BROWSER_EXTENSIONS.name => self.browser_extensions,
+            _ => false,
+        }
+    }
+
+    /// True when no collector is enabled.
+    pub fn none(&self) -> bool {
+        !(self.hardware
+            || self.os
+            || self.network
+            || self.packages
+            || self.ports
+            || self.processes
+            || self.hotfixes
+            || self.groups
+            || self.users
+            || self.services
+            || self.browser_extensions)
+    }
+}
+
+/// The module's configuration, as `syscollector_init` receives it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Seconds between scans (at least 1).
+    pub interval: u32,
+    pub scan_on_start: bool,
+    pub collectors: Collectors,
+    pub notify_on_first_scan: bool,
+    /// The inventory database; `None` keeps it in memory.
+    pub db_path: Option<PathBuf>,
+    pub normalizer_config: Option<PathBuf>,
+    pub normalizer_type: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            interval: 3600,
+            scan_on_start: true,
+            collectors: Collectors::all(),
+            notify_on_first_scan: false,
+            db_path: None,
+            normalizer_config: None,
+            normalizer_type: None,
+        }
+    }
+}
+
+/// Where the module's events go.
+pub trait Sink: Send + Sync {
+    /// A stateless event, serialized.
+    fn stateless(&self, event: &str);
+    /// A stateful document with its id, operation, index and version; `json` is the
+    /// serialized document.
+    fn stateful(&self, doc: &Stateful, json: &str);
+}
+
+/// What one table's scan did.
+#[derive(Debug, Clone)]
+pub struct TableReport {
+    pub table: &'static str,
+    pub stats: SyncStats,
+    pub elapsed: Duration,
+}
+
+/// What one scan did, table by table (tables whose collector is disabled or unavailable
+/// are absent).
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    pub tables: Vec<TableReport>,
+}
+
+/// The inventory module.
+pub struct Inventory {
+    cfg: Config,
+    provider: Box<dyn SysInfo>,
+    sink: Arc<dyn Sink>,
+    log: Logger,
+    db: Mutex<DbSync>,
+    notify: AtomicBool,
+    stopping: Mutex<bool>,
+    wake: Condvar,
+    scan_mutex: Mutex<()>,
+    externally_locked: AtomicBool,
+    paused: AtomicBool,
+    scanning: Mutex<bool>,
+    scan_done: Condvar,
+}
+
+/// Clears the `scanning` flag and wakes pause waiters however a scan ends.
+struct ScanningGuard<'a>(&'a Inventory);
+
+impl Drop for ScanningGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.scanning.lock() = false;
+        self.0.scan_done.notify_all();
+    }
+}
+
+impl Inventory {
+    /// Opens the database and prepares the module; scanning starts with [`run`](Self::run)
+    /// or [`scan`](Self::scan).
+    pub fn new(
+        cfg: Config,
+        provider: Box<dyn SysInfo>,
+        sink: Arc<dyn Sink>,
+        log: Logger,
+    ) -> Result<Inventory, DbError> {
+        let db = match &cfg.db_path {
+            Some(p) => DbSync::open(p, &|l, m| log(l, m))?,
+            None => DbSync::in_memory()?,
+        };
+        if let Some(p) = &cfg.normalizer_config {
+            log(
+                LogLevel::Debug,
+                &format!("Normalizer configuration: {}", p.display()),
+            );
+        }
+        Ok(Inventory {
+            notify: AtomicBool::new(cfg.notify_on_first_scan),
+            cfg,
+            provider,
+            sink,
+            log,
+            db: Mutex::new(db),
+            stopping: Mutex::new(false),
+            wake: Condvar::new(),
+            scan_mutex: Mutex::new(()),
+            externally_locked: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            scanning: Mutex::new(false),
+            scan_done: Condvar::new(),
+        })
+    }
+
+    /// The configuration the module runs with.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    fn log(&self, level: LogLevel, msg: &str) {
+        (self.log)(level, msg)
+    }
+
+    /// True once [`stop`](Self::stop) was called.
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.lock()
+    }
+
+    /// Runs the scan loop in the calling thread until [`stop`](Self::stop).
+    pub fn run(&self) {
+        if self.cfg.collectors.none() {
+            self.log(LogLevel::Info, "All collectors are disabled. Exiting...");
+            return;
+        }
+        let interval = if self.cfg.interval == 0 {
+            self.log(
+                LogLevel::Warning,
+                "Scan interval 0 is not allowed; scanning every second instead",
+            );
+            1
+        } else {
+            self.cfg.interval
+        };
+        self.log(LogLevel::Info, "Module started.");
+        if self.cfg.scan_on_start && !self.is_stopping() {
+            self.scan_when_unlocked();
+        }
+        loop {
+            {
+                let mut stopping = self.stopping.lock();
+                if !*stopping {
+                    let deadline = Instant::now() + Duration::from_secs(u64::from(interval));
+                    while !*stopping && Instant::now() < deadline {
+                        self.wake.wait_until(&mut stopping, deadline);
+                    }
+                }
+                if *stopping {
+                    break;
+                }
+            }
+            if self.paused.load(Ordering::SeqCst) {
+                self.log(
+                    LogLevel::Debug,
+                    "Syscollector scanning paused, skipping scan iteration",
+                );
+                continue;
+            }
+            self.scan_when_unlocked();
+        }
+        self.log(LogLevel::Info, "Module finished.");
+    }
+
+    /// Takes the scan lock (waiting while the host holds it, but not past a stop) and scans.
+    fn scan_when_unlocked(&self) {
+        loop {
+            if self.is_stopping() {
+                return;
+            }
+            if let Some(_guard) = self.scan_mutex.try_lock_for(Duration::from_millis(100)) {
+                // A bug in one collector must not end the module: log it, scan again later.
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.scan()));
+                if outcome.is_err() {
+                    self.log(
+                        LogLevel::Error,
+                        "Internal error during the scan; it will be retried at the next interval",
+                    );
+                }
+                return;
+            }
+        }
+    }
+
+    /// Makes [`run`](Self::run) return soon: wakes the loop and ends a running scan between
+    /// two rows (the unfinished table's changes are rolled back and found again next time).
+    pub fn stop(&self) {
+        *self.stopping.lock() = true;
+        self.wake.notify_all();
+        self.scan_done.notify_all();
+    }
+
+    /// Blocks scans until [`unlock_scan`](Self::unlock_scan); waits for a running scan.
+    pub fn lock_scan(&self) {
+        let guard = self.scan_mutex.lock();
+        std::mem::forget(guard);
+        self.externally_locked.store(true, Ordering::SeqCst);
+    }
+
+    /// Releases the lock taken by [`lock_scan`](Self::lock_scan); does nothing otherwise.
+    pub fn unlock_scan(&self) {
+        if self.externally_locked.swap(false, Ordering::SeqCst) {
+            // SAFETY: the flag was set by `lock_scan`, which forgot its guard, so the mutex
+            // is locked and owned by the host's lock/unlock pair; we release it once.
+            unsafe { self.scan_mutex.force_unlock() };
+        } else {
+            self.log(
+                LogLevel::Debug,
+                "syscollector_unlock_scan_mutex called without a matching lock; ignored",
+            );
+        }
+    }
+
+    /// Stops new scans and waits until a running one finishes (or the module stops).
+    /// Returns false when a stop interrupted the wait.
+    pub fn pause(&self) -> bool {
+        self.log(LogLevel::Debug, "Syscollector module pause requested");
+        self.paused.store(true, Ordering::SeqCst);
+        let mut scanning = self.scanning.lock();
+        while *scanning && !self.is_stopping() {
+            self.scan_done
+                .wait_for(&mut scanning, Duration::from_millis(200));
+        }
+        drop(scanning);
+        if self.is_stopping() {
+            self.log(
+                LogLevel::Warning,
+                "Syscollector module pause interrupted by shutdown",
+            );
+            false
+        } else {
+            self.log(LogLevel::Info, "Syscollector module paused successfully");
+            true
+        }
+    }
+
+    /// Lets scans run again.
+    pub fn resume(&self) {
+        self.log(LogLevel::Info, "Resuming Syscollector module");
+        self.paused.store(false, Ordering::SeqCst);
+        self.wake.notify_all();
+    }
+
+    /// True while paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Runs one complete evaluation of every enabled collector.
+    pub fn scan(&self) -> ScanReport {
+        let mut report = ScanReport::default();
+        if self.is_paused() {
+            self.log(
+                LogLevel::Debug,
+                "Syscollector is paused, skipping evaluation.",
+            );
+            return report;
+        }
+        *self.scanning.lock() = true;
+        let _scanning = ScanningGuard(self);
+        self.log(LogLevel::Info, "Starting evaluation.");
+        let c = self.cfg.collectors;
+        let p = &*self.provider;
+        if c.hardware {
+            self.scan_one(&mut report, &schema::HARDWARE, || {
+                p.hardware().map(|r| vec![r])
+            });
+        }
+        if c.os {
+            self.scan_one(&mut report, &schema::OS, || p.os().map(|r| vec![r]));
+        }
+        if c.network && !self.is_stopping() {
+            match p.network() {
+                Ok(n) => {
+                    self.scan_one(&mut report, &schema::NETWORK_IFACE, || Ok(n.interfaces));
+                    self.scan_one(&mut report, &schema::NETWORK_PROTOCOL, || Ok(n.protocols));
+                    self.scan_one(&mut report, &schema::NETWORK_ADDRESS, || Ok(n.addresses));
+                }
+                Err(e) => self.collect_failed("network", &e),
+            }
+        }
+        if c.packages {
+            self.scan_streamed(&mut report, &schema::PACKAGES, &|each| p.packages(each));
+        }
+        if c.hotfixes {
+            self.scan_one(&mut report, &schema::HOTFIXES, || p.hotfixes());
+        }
+        if c.ports {
+            self.scan_one(&mut report, &schema::PORTS, || p.ports());
+        }
+        if c.processes {
+            self.scan_streamed(&mut report, &schema::PROCESSES, &|each| p.processes(each));
+        }
+        if c.groups {
+            self.scan_one(&mut report, &schema::GROUPS, || p.groups());
+        }
+        if c.users {
+            self.scan_one(&mut report, &schema::USERS, || p.users());
+        }
+        if c.services {
+            self.scan_one(&mut report, &schema::SERVICES, || p.services());
+        }
+        if c.browser_extensions {
+            self.scan_one(&mut report, &schema::BROWSER_EXTENSIONS, || {
+                p.browser_extensions()
+            });
+        }
+        self.notify.store(true, Ordering::SeqCst);
+        self.log(LogLevel::Info, "Evaluation finished.");
+        report
+    }
+
+    fn collect_failed(&self, what: &str, e: &CollectError) {
+        match e {
+            CollectError::Unsupported(_) => self.log(LogLevel::Debug, &e.to_string()),
+            _ => self.log(
+                LogLevel::Error,
+                &format!("Error collecting {what}: {e}; the table keeps its last state"),
+            ),
+        }
+    }
+
+    fn scan_one(
+        &self,
+        report: &mut ScanReport,
+        table: &'static TableDef,
+        collect: impl FnOnce() -> Result<Vec<Row>, CollectError>,
+    ) {
+        if self.is_stopping() {
+            return;
+        }
+        let start = Instant::now();
+        self.log(
+            LogLevel::DebugVerbose,
+            &format!("Starting {} scan", table.name),
+        );
+        let rows = match collect() {
+            Ok(rows) => rows,
+            Err(e) => return self.collect_failed(table.name, &e),
+        };
+        let mut db = self.db.lock();
+        let result = (|| {
+            let mut txn = db.begin(table)?;
+            let mut emit = |c: Change| self.emit(table, &c);
+            for row in rows {
+                if self.is_stopping() {
+                    return Ok(None);
+                }
+                self.push_row(&mut txn, table, row, &mut emit)?;
+            }
+            txn.finish(&mut emit).map(Some)
+        })();
+        self.finish_table(report, table, start, result);
+    }
+
+    fn scan_streamed(
+        &self,
+        report: &mut ScanReport,
+        table: &'static TableDef,
+        collect: &dyn Fn(&mut dyn FnMut(Row)) -> Result<(), CollectError>,
+    ) {
+        if self.is_stopping() {
+            return;
+        }
+        let start = Instant::now();
+        self.log(
+            LogLevel::DebugVerbose,
+            &format!("Starting {} scan", table.name),
+        );
+        let mut db = self.db.lock();
+        let result = (|| {
+            let mut txn = db.begin(table)?;
+            let mut emit = |c: Change| self.emit(table, &c);
+            let mut failure: Option<DbError> = None;
+            let collected = collect(&mut |row| {
+                if failure.is_some() || self.is_stopping() {
+                    return;
+                }
+                if let Err(e) = self.push_row(&mut txn, table, row, &mut emit) {
+                    failure = Some(e);
+                }
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if self.is_stopping() {
+                return Ok(None);
+            }
+            match collected {
+                Ok(()) => txn.finish(&mut emit).map(Some),
+                Err(e) => {
+                    self.collect_failed(table.name, &e);
+                    Ok(None)
+                }
+            }
+        })();
+        self.finish_table(report, table, start, result);
+    }
+
+    fn push_row(
+        &self,
+        txn: &mut crate::dbsync::TableSync<'_>,
+        table: &'static TableDef,
+        row: Row,
+        emit: &mut dyn FnMut(Change),
+    ) -> Result<(), DbError> {
+        match txn.push(events::prepare_row(row), emit) {
+            Err(e @ DbError::MissingKey { .. }) => {
+                self.log(
+                    LogLevel::Debug,
+                    &format!("Skipping a row of {}: {e}", table.name),
+                );
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn finish_table(
+        &self,
+        report: &mut ScanReport,
+        table: &'static TableDef,
+        start: Instant,
+        result: Result<Option<SyncStats>, DbError>,
+    ) {
+        match result {
+            Ok(Some(stats)) => {
+                self.log(
+                    LogLevel::DebugVerbose,
+                    &format!(
+                        "Ending {} scan: {} rows, {} inserted, {} modified, {} deleted",
+                        table.name, stats.rows, stats.inserted, stats.modified, stats.deleted
+                    ),
+                );
+                report.tables.push(TableReport {
+                    table: table.name,
+                    stats,
+                    elapsed: start.elapsed(),
+                })
+            }
+            Ok(None) => self.log(
+                LogLevel::Debug,
+                &format!("Scan of {} interrupted; nothing stored", table.name),
+            ),
+            Err(e) => self.log(
+                LogLevel::Error,
+                &format!("Error updating {}: {e}", table.name),
+            ),
+        }
+    }
+
+    fn emit(&self, table: &'static TableDef, change: &Change) {
+        let (stateful, stateless) = events::events(table, change);
+        let json = serde_json::Value::Object(stateful.document.clone()).to_string();
+        self.sink.stateful(&stateful, &json);
+        if self.notify.load(Ordering::SeqCst) {
+            let event = serde_json::Value::Object(stateless).to_string();
+            self.sink.stateless(&event);
+        }
+    }
+
+    /// Runs `f` with the database (queries, tests).
+    pub fn with_db<T>(&self, f: impl FnOnce(&mut DbSync) -> T) -> T {
+        f(&mut self.db.lock())
+    }
+
+    /// Deletes the inventory database file and starts again from an empty one.
+    pub fn delete_database(&self) {
+        let mut db = self.db.lock();
+        let path: Option<PathBuf> = db.path().map(Path::to_path_buf);
+        match path {
+            Some(path) => {
+                // Close the current connection before removing its files.
+                *db = match DbSync::in_memory() {
+                    Ok(mem) => mem,
+                    Err(e) => {
+                        self.log(LogLevel::Error, &format!("Cannot reset database: {e}"));
+                        return;
+                    }
+                };
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.as_os_str().to_owned();
+                    p.push(suffix);
+                    let p = PathBuf::from(p);
+                    if p.exists() {
+                        if let Err(e) = std::fs::remove_file(&p) {
+                            self.log(
+                                LogLevel::Error,
+                                &format!("Cannot delete {}: {e}", p.display()),
+                            );
+                        }
+                    }
+                }
+                match DbSync::open(&path, &|l, m| (self.log)(l, m)) {
+                    Ok(fresh) => *db = fresh,
+                    Err(e) => self.log(
+                        LogLevel::Error,
+                        &format!("Cannot recreate {}: {e}", path.display()),
+                    ),
+                }
+                self.log(
+                    LogLevel::Info,
+                    &format!("Inventory database {} deleted", path.display()),
+                );
+            }
+            None => {
+                for t in schema::TABLES {
+                    if let Err(e) = db.clear_table(t) {
+                        self.log(LogLevel::Error, &format!("Cannot clear {}: {e}", t.name));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,4 +1,6 @@
 //! hardware collector
 use super::{CollectError, LinuxSysInfo};
 use crate::Row;
-pub fn collect(_p: &LinuxSysInfo) -> Result<Row, CollectError> { Err(CollectError::Unsupported("hardware")) }
+pub fn collect(_p: &LinuxSysInfo) -> Result<Row, CollectError> {
+    Err(CollectError::Unsupported("hardware"))
+}

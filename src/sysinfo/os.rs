@@ -1,4 +1,6 @@
 //! os collector
 use super::{CollectError, LinuxSysInfo};
 use crate::Row;
-pub fn collect(_p: &LinuxSysInfo) -> Result<Row, CollectError> { Err(CollectError::Unsupported("os")) }
+pub fn collect(_p: &LinuxSysInfo) -> Result<Row, CollectError> {
+    Err(CollectError::Unsupported("os"))
+}

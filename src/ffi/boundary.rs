@@ -1,0 +1,101 @@
+//! The panic boundary and argument checks every export goes through.
+//!
+//! A panic must never unwind into the host (that aborts wazuh-modulesd) and a bad pointer
+//! from the host must never be dereferenced blindly. [`guard`] runs an export's body,
+//! turns a panic into a logged error and the export's safe default; the helpers read C
+//! strings without assuming they are UTF-8.
+
+use std::ffi::{CStr, OsStr};
+use std::os::raw::c_char;
+use std::os::unix::ffi::OsStrExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use super::host_log;
+use crate::LogLevel;
+
+/// Runs `body`; on panic logs `"<export>: internal error: <message>"` and returns `default`.
+pub fn guard<T>(export: &'static str, default: T, body: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(v) => v,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            // Logging itself must not panic again here: host_log only formats strings.
+            let _ = catch_unwind(|| {
+                host_log(LogLevel::Error, &format!("{export}: internal error: {msg}"))
+            });
+            default
+        }
+    }
+}
+
+/// The bytes of a NUL-terminated C string, or `None` for NULL.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that outlives the returned slice.
+pub unsafe fn c_bytes<'a>(p: *const c_char) -> Option<&'a [u8]> {
+    if p.is_null() {
+        None
+    } else {
+        Some(CStr::from_ptr(p).to_bytes())
+    }
+}
+
+/// A C string as text; invalid UTF-8 is replaced (for names and JSON, where replacement
+/// yields a clear error later rather than a crash now).
+///
+/// # Safety
+/// As [`c_bytes`].
+pub unsafe fn c_text(p: *const c_char) -> Option<String> {
+    c_bytes(p).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// A C string as a filesystem path; any bytes are valid on Unix. Empty strings are `None`.
+///
+/// # Safety
+/// As [`c_bytes`].
+pub unsafe fn c_path(p: *const c_char) -> Option<PathBuf> {
+    c_bytes(p)
+        .filter(|b| !b.is_empty())
+        .map(|b| PathBuf::from(OsStr::from_bytes(b)))
+}
+
+/// `s` as a C string; interior NUL bytes (impossible in JSON, possible in odd log text)
+/// are replaced by spaces instead of failing.
+pub fn to_cstring(s: &str) -> std::ffi::CString {
+    std::ffi::CString::new(s).unwrap_or_else(|_| {
+        let cleaned: Vec<u8> = s.bytes().map(|b| if b == 0 { b' ' } else { b }).collect();
+        // No NUL bytes remain, so this cannot fail; fall back to an empty string anyway.
+        std::ffi::CString::new(cleaned).unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_turns_panic_into_default() {
+        let v = guard("test", 7, || -> i32 { panic!("boom") });
+        assert_eq!(v, 7);
+        assert_eq!(guard("test", 7, || 3), 3);
+    }
+
+    #[test]
+    fn c_strings() {
+        let s = std::ffi::CString::new(vec![0xff, b'a']).unwrap();
+        unsafe {
+            assert_eq!(c_text(s.as_ptr()).unwrap(), "\u{fffd}a");
+            assert_eq!(
+                c_path(s.as_ptr()).unwrap().as_os_str().as_bytes(),
+                &[0xff, b'a']
+            );
+            assert!(c_text(std::ptr::null()).is_none());
+        }
+        assert_eq!(to_cstring("a\0b").as_bytes(), b"a b");
+    }
+}

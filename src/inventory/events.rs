@@ -1,0 +1,373 @@
+//! Row checksums, document ids and the two events every change produces.
+//!
+//! * The **checksum** is the SHA-1 of the collector's row as compact JSON with sorted keys;
+//!   any change of any column changes it.
+//! * The **document id** is the SHA-1 of `"<table>:<pk1>:<pk2>…"`, the same on the agent and
+//!   the manager for the life of the item.
+//! * The **stateful document** (ECS fields + `checksum.hash.sha1` + `state`) goes to the sync
+//!   protocol; the **stateless event** (ECS fields + `event.*`, with `<top>.previous` on a
+//!   modification) goes to the host at once.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+
+use super::ecs;
+use crate::dbsync::schema::{ColumnType, TableDef, CHECKSUM, VERSION};
+use crate::dbsync::Change;
+use crate::Row;
+
+/// Operation codes of the stateful channel (`Operation_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum Operation {
+    Create = 0,
+    Modify = 1,
+    Delete = 2,
+    NoOp = 3,
+}
+
+impl Operation {
+    /// Upper-case name (`CREATE`, …) as the command line prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Modify => "MODIFY",
+            Operation::Delete => "DELETE",
+            Operation::NoOp => "NO_OP",
+        }
+    }
+
+    /// The operation for a raw C value; `None` for values outside the enum.
+    pub fn from_raw(v: i32) -> Option<Operation> {
+        match v {
+            0 => Some(Operation::Create),
+            1 => Some(Operation::Modify),
+            2 => Some(Operation::Delete),
+            3 => Some(Operation::NoOp),
+            _ => None,
+        }
+    }
+}
+
+/// Compact JSON with object keys in byte order at every level, as the reference's JSON
+/// library writes it. Does not depend on how `serde_json` maps are ordered.
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(&mut out, v);
+    out
+}
+
+fn write_canonical(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(out, &m[k]);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn sha1_hex(data: &[u8]) -> String {
+    let digest = Sha1::digest(data);
+    let mut s = String::with_capacity(40);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Trims spaces around every string of a row (recursively), except the unknown marker
+/// `" "`, which the ECS mapping turns into `null`.
+pub fn sanitize(v: &mut Value) {
+    match v {
+        Value::Object(m) => m.values_mut().for_each(sanitize),
+        Value::Array(a) => a.iter_mut().for_each(sanitize),
+        Value::String(s) if s != " " => {
+            let t = s.trim_matches(' ');
+            if t.len() != s.len() {
+                *s = t.to_string();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Trims the row's strings and adds its `checksum` column.
+pub fn prepare_row(mut row: Row) -> Row {
+    row.remove(CHECKSUM);
+    row.remove(VERSION);
+    let mut v = Value::Object(row);
+    sanitize(&mut v);
+    let checksum = sha1_hex(canonical_json(&v).as_bytes());
+    let Value::Object(mut row) = v else {
+        return Row::new();
+    };
+    row.insert(CHECKSUM.to_string(), Value::String(checksum));
+    row
+}
+
+/// The sync document id of a row: SHA-1 of `"<table>:" + primary key values joined by ":"`.
+pub fn document_id(table: &TableDef, row: &Row) -> String {
+    let mut key = String::from(table.name);
+    for pk in table.primary_key {
+        key.push(':');
+        let numeric = table.column(pk).is_some_and(|c| c.ty != ColumnType::Text);
+        match row.get(*pk) {
+            Some(Value::String(s)) => key.push_str(s),
+            Some(Value::Number(n)) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => {
+                    let _ = write!(key, "{i}");
+                }
+                (None, Some(u)) => {
+                    let _ = write!(key, "{u}");
+                }
+                _ => {
+                    let _ = write!(key, "{}", n.as_f64().unwrap_or(0.0) as i64);
+                }
+            },
+            Some(Value::Bool(b)) => key.push_str(if *b { "1" } else { "0" }),
+            _ if numeric => key.push('0'),
+            _ => {}
+        }
+    }
+    sha1_hex(key.as_bytes())
+}
+
+/// Current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn now_iso8601() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// A stateful document ready for the sync protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stateful {
+    pub id: String,
+    pub operation: Operation,
+    pub index: &'static str,
+    pub version: u64,
+    pub document: Row,
+}
+
+/// The stateful document of one stored row (used for changes, recovery and data context).
+pub fn stateful(table: &'static TableDef, row: &Row, operation: Operation) -> Stateful {
+    let mut document = ecs::document(table, row, true);
+    let checksum = row
+        .get(CHECKSUM)
+        .filter(|v| !v.is_null() && !ecs::is_empty_value(v))
+        .cloned()
+        .unwrap_or(Value::Null);
+    ecs::set_path(&mut document, "checksum.hash.sha1", checksum);
+    let mut state = Row::new();
+    state.insert("modified_at".into(), Value::String(now_iso8601()));
+    let mut version = 0u64;
+    if let Some(v) = row.get(VERSION).and_then(Value::as_u64) {
+        version = v;
+        state.insert("document_version".into(), Value::from(v));
+    }
+    document.insert("state".into(), Value::Object(state));
+    Stateful {
+        id: document_id(table, row),
+        operation,
+        index: table.index,
+        version,
+        document,
+    }
+}
+
+/// Both events of one change: the stateful document and the stateless event.
+pub fn events(table: &'static TableDef, change: &Change) -> (Stateful, Row) {
+    let (row, operation, old, kind) = match change {
+        Change::Inserted(r) => (r, Operation::Create, None, "created"),
+        Change::Modified { new, old } => (new, Operation::Modify, Some(old), "modified"),
+        Change::Deleted(r) => (r, Operation::Delete, None, "deleted"),
+    };
+    let st = stateful(table, row, operation);
+    let mut data = st.document.clone();
+    data.remove("checksum");
+    data.remove("state");
+    let changed = match old {
+        Some(old) => add_previous(&mut data, &ecs::document(table, old, false)),
+        None => Vec::new(),
+    };
+    let mut event = Row::new();
+    event.insert(
+        "changed_fields".into(),
+        Value::Array(changed.into_iter().map(Value::String).collect()),
+    );
+    event.insert("created".into(), Value::String(now_iso8601()));
+    event.insert("type".into(), Value::String(kind.into()));
+    data.insert("event".into(), Value::Object(event));
+
+    let mut stateless = Row::new();
+    stateless.insert("collector".into(), Value::String(table.name.into()));
+    stateless.insert("module".into(), Value::String("inventory".into()));
+    stateless.insert("data".into(), Value::Object(data));
+    (st, stateless)
+}
+
+/// Compares the new document with the old values, records every differing leaf's dotted
+/// path, and copies each old value under `<top-level key>.previous.<rest of the path>`.
+/// The traversal order (depth-first, last pushed object first) is the reference's, so
+/// `changed_fields` lists paths in the same order.
+pub fn add_previous(current: &mut Row, previous: &Row) -> Vec<String> {
+    let mut changed = Vec::new();
+    let mut previous_values: Vec<(String, String, Value)> = Vec::new();
+    let mut stack: Vec<Vec<String>> = vec![Vec::new()];
+    while let Some(path) = stack.pop() {
+        let (Some(cur), Some(prev)) = (lookup(current, &path), lookup(previous, &path)) else {
+            continue;
+        };
+        let mut keys: Vec<&String> = prev.keys().collect();
+        keys.sort();
+        for key in keys {
+            let Some(cur_value) = cur.get(key) else {
+                continue;
+            };
+            let prev_value = &prev[key];
+            let mut child = path.clone();
+            child.push(key.clone());
+            if cur_value.is_object() && prev_value.is_object() {
+                stack.push(child);
+            } else if cur_value != prev_value {
+                changed.push(child.join("."));
+                let top = child[0].clone();
+                let rest = child[1..].join(".");
+                previous_values.push((top, rest, prev_value.clone()));
+            }
+        }
+    }
+    for (top, rest, value) in previous_values {
+        let slot = current
+            .entry(top.clone())
+            .or_insert_with(|| Value::Object(Row::new()));
+        if let Value::Object(obj) = slot {
+            let path = if rest.is_empty() {
+                "previous".to_string()
+            } else {
+                format!("previous.{rest}")
+            };
+            ecs::set_path(obj, &path, value);
+        }
+    }
+    changed
+}
+
+fn lookup<'a>(mut obj: &'a Row, path: &[String]) -> Option<&'a Row> {
+    for p in path {
+        obj = obj.get(p)?.as_object()?;
+    }
+    Some(obj)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dbsync::schema;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Row {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn canonical_json_sorts_and_compacts() {
+        let v = json!({"b": 1, "a": {"d": [1, "x"], "c": null}, "e": 1.5});
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":null,"d":[1,"x"]},"b":1,"e":1.5}"#
+        );
+    }
+
+    #[test]
+    fn checksum_is_sha1_of_sorted_trimmed_row() {
+        let row = prepare_row(obj(json!({"pid": " 1 ", "name": "init", "state": " "})));
+        // sha1 of {"name":"init","pid":"1","state":" "}
+        let expected = sha1_hex(br#"{"name":"init","pid":"1","state":" "}"#);
+        assert_eq!(row["checksum"], json!(expected));
+        assert_eq!(row["pid"], json!("1"));
+        assert_eq!(row["state"], json!(" "));
+    }
+
+    #[test]
+    fn sha1_known_vector() {
+        assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+
+    #[test]
+    fn document_id_joins_primary_keys() {
+        let row = obj(json!({"file_inode": 1234, "network_transport": "tcp",
+                             "source_ip": "0.0.0.0", "source_port": 22}));
+        assert_eq!(
+            document_id(&schema::PORTS, &row),
+            sha1_hex(b"dbsync_ports:1234:tcp:0.0.0.0:22")
+        );
+        let row = obj(json!({"pid": "42"}));
+        assert_eq!(
+            document_id(&schema::PROCESSES, &row),
+            sha1_hex(b"dbsync_processes:42")
+        );
+    }
+
+    #[test]
+    fn modification_carries_previous_and_changed_fields() {
+        let new = obj(json!({"pid": "7", "name": "b", "parent_pid": 2, "utime": 5,
+                             "checksum": "n", "version": 3}));
+        let old = obj(
+            json!({"pid": "7", "name": "a", "parent_pid": 1, "checksum": "o",
+                             "version": 2}),
+        );
+        let (st, sl) = events(&schema::PROCESSES, &Change::Modified { new, old });
+        assert_eq!(st.operation, Operation::Modify);
+        assert_eq!(st.version, 3);
+        assert_eq!(st.document["state"]["document_version"], json!(3));
+        assert_eq!(st.document["checksum"]["hash"]["sha1"], json!("n"));
+        let data = &sl["data"];
+        assert_eq!(data["event"]["type"], json!("modified"));
+        assert_eq!(
+            data["event"]["changed_fields"],
+            json!(["process.name", "process.parent.pid"])
+        );
+        assert_eq!(data["process"]["previous"]["name"], json!("a"));
+        assert_eq!(data["process"]["previous"]["parent"]["pid"], json!(1));
+        assert_eq!(data["process"]["name"], json!("b"));
+        assert!(data.get("checksum").is_none());
+        assert!(data.get("state").is_none());
+        assert_eq!(sl["collector"], json!("dbsync_processes"));
+        assert_eq!(sl["module"], json!("inventory"));
+    }
+
+    #[test]
+    fn created_event_has_empty_changed_fields() {
+        let row = obj(json!({"pid": "7", "name": "b", "checksum": "c", "version": 1}));
+        let (st, sl) = events(&schema::PROCESSES, &Change::Inserted(row));
+        assert_eq!(st.operation, Operation::Create);
+        assert_eq!(sl["data"]["event"]["changed_fields"], json!([]));
+        assert_eq!(sl["data"]["event"]["type"], json!("created"));
+        let created = sl["data"]["event"]["created"].as_str().unwrap();
+        assert_eq!(created.len(), 24);
+        assert!(created.ends_with('Z'));
+    }
+}

@@ -1,0 +1,146 @@
+//! The host's JSON queries: `pause`, `resume`, `flush`, `get_version`, `set_version`.
+//!
+//! Other Wazuh components coordinate with the module through these (for example to pause
+//! scanning while the agent upgrades). Every answer is
+//! `{"error": code, "message": text, "data": {...}}` with the module-query error codes.
+
+use serde_json::{json, Value};
+
+use super::Inventory;
+use crate::LogLevel;
+
+/// Success.
+pub const MQ_SUCCESS: i64 = 0;
+/// The command is not known.
+pub const MQ_ERR_UNKNOWN_COMMAND: i64 = 1;
+/// The query is not valid JSON.
+pub const MQ_ERR_INVALID_JSON: i64 = 2;
+/// Parameters are missing or invalid.
+pub const MQ_ERR_INVALID_PARAMS: i64 = 3;
+/// The command failed.
+pub const MQ_ERR_INTERNAL: i64 = 98;
+/// An unexpected failure (a panic) while answering.
+pub const MQ_ERR_EXCEPTION: i64 = 99;
+
+/// An answer with only `error` and `message`.
+pub fn error_response(code: i64, message: &str) -> String {
+    json!({"error": code, "message": message}).to_string()
+}
+
+/// What `flush` does with pending stateful messages; the sync protocol plugs in here.
+pub trait Flusher {
+    /// `None` when synchronisation is not initialised; otherwise whether the flush worked.
+    fn flush(&self) -> Option<bool>;
+}
+
+impl Flusher for () {
+    fn flush(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// Answers one query.
+pub fn answer(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> String {
+    let log = |level, msg: &str| {
+        if let Some(inv) = inv {
+            inv.log(level, msg);
+        }
+    };
+    log(LogLevel::Debug, &format!("Received query: {query}"));
+    let parsed: Value = match serde_json::from_str(query) {
+        Ok(v) => v,
+        Err(e) => {
+            log(LogLevel::Debug, &format!("Query is not valid JSON: {e}"));
+            return error_response(MQ_ERR_INVALID_JSON, "Invalid JSON format");
+        }
+    };
+    let Some(command) = parsed.get("command").and_then(Value::as_str) else {
+        return error_response(MQ_ERR_INVALID_PARAMS, "Missing or invalid parameters");
+    };
+    let params = parsed.get("parameters").cloned().unwrap_or(Value::Null);
+    log(LogLevel::Debug, &format!("Executing command: {command}"));
+
+    let module_action = |action: &str| json!({"module": "syscollector", "action": action});
+    let Some(inv) = inv else {
+        return error_response(MQ_ERR_INTERNAL, "Syscollector module is not initialized");
+    };
+    let response = match command {
+        "pause" => {
+            if inv.pause() {
+                json!({"error": MQ_SUCCESS, "message": "Syscollector module paused successfully",
+                       "data": module_action("pause")})
+            } else {
+                json!({"error": MQ_ERR_INTERNAL,
+                       "message": "Syscollector module pause interrupted by shutdown",
+                       "data": module_action("pause")})
+            }
+        }
+        "resume" => {
+            inv.resume();
+            json!({"error": MQ_SUCCESS, "message": "Syscollector module resumed successfully",
+                   "data": module_action("resume")})
+        }
+        "flush" => {
+            inv.log(
+                LogLevel::Info,
+                "Syscollector flush requested - syncing pending messages",
+            );
+            match flusher.flush() {
+                None => {
+                    inv.log(
+                        LogLevel::Warning,
+                        "Syscollector sync protocol not initialized, flush skipped",
+                    );
+                    json!({"error": MQ_SUCCESS, "message": "Syscollector module flushed successfully",
+                           "data": module_action("flush")})
+                }
+                Some(true) => {
+                    json!({"error": MQ_SUCCESS, "message": "Syscollector module flushed successfully",
+                           "data": module_action("flush")})
+                }
+                Some(false) => {
+                    json!({"error": MQ_ERR_INTERNAL, "message": "Syscollector module flush failed",
+                           "data": module_action("flush")})
+                }
+            }
+        }
+        "get_version" => match inv.with_db(|db| db.max_version()) {
+            Ok(v) => json!({"error": MQ_SUCCESS, "message": "Syscollector version retrieved",
+                            "data": {"version": v}}),
+            Err(e) => {
+                inv.log(LogLevel::Error, &format!("Error getting max version: {e}"));
+                json!({"error": MQ_ERR_INTERNAL, "message": "Failed to retrieve Syscollector version",
+                       "data": {"version": -1}})
+            }
+        },
+        "set_version" => {
+            let Some(version) = params.get("version").and_then(Value::as_i64) else {
+                return error_response(
+                    MQ_ERR_INVALID_PARAMS,
+                    "Invalid or missing version parameter",
+                );
+            };
+            match inv.with_db(|db| db.set_version_all(version)) {
+                Ok(n) => {
+                    inv.log(
+                        LogLevel::Debug,
+                        &format!(
+                            "Syscollector set_version to {version} for {n} total rows across all tables"
+                        ),
+                    );
+                    json!({"error": MQ_SUCCESS, "message": "Syscollector version set successfully",
+                           "data": {"version": version}})
+                }
+                Err(e) => {
+                    inv.log(LogLevel::Error, &format!("Error setting version: {e}"));
+                    json!({"error": MQ_ERR_INTERNAL, "message": "Failed to set Syscollector version",
+                           "data": {"version": version}})
+                }
+            }
+        }
+        other => json!({"error": MQ_ERR_UNKNOWN_COMMAND,
+                        "message": format!("Unknown Syscollector command: {other}"),
+                        "data": {"command": other}}),
+    };
+    response.to_string()
+}
