@@ -355,7 +355,7 @@ pub unsafe extern "C" fn syscollector_parse_response_vd(data: *const u8, length:
 /// `indices` is NULL or points to `indices_count` pointers, each NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn syscollector_notify_data_clean(
-    indices: *const *const c_char,
+    indices: *mut *const c_char,
     indices_count: usize,
 ) -> bool {
     guard("syscollector_notify_data_clean", false, || {
