@@ -31,7 +31,10 @@ fn insert_modify_delete_and_nothing_else() {
     let path = dir.path().join("local.db");
     let mut db = DbSync::open(&path, &|_, _| {}).unwrap();
 
-    let first = sync(&mut db, vec![pkg("a", "1", 10), pkg("b", "1", 20), pkg("c", "1", 30)]);
+    let first = sync(
+        &mut db,
+        vec![pkg("a", "1", 10), pkg("b", "1", 20), pkg("c", "1", 30)],
+    );
     assert_eq!(first.len(), 3);
     for c in &first {
         let Change::Inserted(r) = c else {
@@ -42,10 +45,17 @@ fn insert_modify_delete_and_nothing_else() {
     }
 
     // Same rows again: no change at all.
-    assert!(sync(&mut db, vec![pkg("a", "1", 10), pkg("b", "1", 20), pkg("c", "1", 30)]).is_empty());
+    assert!(sync(
+        &mut db,
+        vec![pkg("a", "1", 10), pkg("b", "1", 20), pkg("c", "1", 30)]
+    )
+    .is_empty());
 
     // b changes size, c disappears, d appears.
-    let changes = sync(&mut db, vec![pkg("a", "1", 10), pkg("b", "1", 21), pkg("d", "1", 40)]);
+    let changes = sync(
+        &mut db,
+        vec![pkg("a", "1", 10), pkg("b", "1", 21), pkg("d", "1", 40)],
+    );
     assert_eq!(changes.len(), 3, "{changes:#?}");
     let modified = changes
         .iter()
@@ -96,7 +106,10 @@ fn reopening_continues_from_stored_state() {
     let path = dir.path().join("local.db");
     {
         let mut db = DbSync::open(&path, &|_, _| {}).unwrap();
-        assert_eq!(sync(&mut db, vec![pkg("a", "1", 1), pkg("b", "1", 2)]).len(), 2);
+        assert_eq!(
+            sync(&mut db, vec![pkg("a", "1", 1), pkg("b", "1", 2)]).len(),
+            2
+        );
     }
     let mut db = DbSync::open(&path, &|_, _| {}).unwrap();
     assert!(sync(&mut db, vec![pkg("a", "1", 1), pkg("b", "1", 2)]).is_empty());
@@ -122,7 +135,11 @@ fn dropped_transaction_changes_nothing() {
 fn corrupt_file_is_moved_aside_and_recreated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("local.db");
-    std::fs::write(&path, b"this is not a database, just some bytes ".repeat(200)).unwrap();
+    std::fs::write(
+        &path,
+        b"this is not a database, just some bytes ".repeat(200),
+    )
+    .unwrap();
     let logs = RefCell::new(Vec::new());
     let mut db = DbSync::open(&path, &|l, m| logs.borrow_mut().push((l, m.to_string()))).unwrap();
     assert_eq!(sync(&mut db, vec![pkg("a", "1", 1)]).len(), 1);
