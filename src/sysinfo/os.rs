@@ -178,7 +178,7 @@ fn kernel_info(p: &LinuxSysInfo, row: &mut Row) {
         p.debug("uname() failed; the kernel fields come from the root's files only");
     }
     let from_tree = p.root() != Path::new("/");
-    let fields: [(&str, &str, fn(&Uname) -> &str); 5] = [
+    let fields: [(&str, &str, UnameField); 5] = [
         ("os_kernel_name", "ostype", |u| &u.sysname),
         ("hostname", "hostname", |u| &u.nodename),
         ("os_kernel_version", "version", |u| &u.version),
@@ -198,6 +198,9 @@ fn kernel_info(p: &LinuxSysInfo, row: &mut Row) {
         }
     }
 }
+
+/// Picks one string out of [`Uname`].
+type UnameField = fn(&Uname) -> &str;
 
 /// The `uname(2)` strings.
 struct Uname {
