@@ -13,10 +13,13 @@ use syscollector::inventory::{query, Collectors, Config, Inventory, Operation, S
 use syscollector::sysinfo::LinuxSysInfo;
 use syscollector::{null_logger, Row};
 
+/// One stateful document as the sink saw it: id, operation, index, version, document.
+type Doc = (String, Operation, String, u64, Value);
+
 #[derive(Default)]
 struct Recorder {
     stateless: Mutex<Vec<Value>>,
-    stateful: Mutex<Vec<(String, Operation, String, u64, Value)>>,
+    stateful: Mutex<Vec<Doc>>,
 }
 
 impl Sink for Recorder {
@@ -39,7 +42,7 @@ impl Sink for Recorder {
 }
 
 impl Recorder {
-    fn take(&self) -> (Vec<Value>, Vec<(String, Operation, String, u64, Value)>) {
+    fn take(&self) -> (Vec<Value>, Vec<Doc>) {
         (
             std::mem::take(&mut *self.stateless.lock()),
             std::mem::take(&mut *self.stateful.lock()),
@@ -71,7 +74,10 @@ impl Tree {
         w("proc/sys/kernel/ostype", "Linux\n");
         w("proc/sys/kernel/hostname", "fixture-host\n");
         w("proc/sys/kernel/osrelease", "6.1.0-18-amd64\n");
-        w("proc/sys/kernel/version", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)\n");
+        w(
+            "proc/sys/kernel/version",
+            "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)\n",
+        );
         w("proc/sys/kernel/arch", "x86_64\n");
         w(
             "proc/cpuinfo",
@@ -81,7 +87,10 @@ impl Tree {
             "proc/meminfo",
             "MemTotal:        2048000 kB\nMemFree:          512000 kB\nMemAvailable:    1024000 kB\n",
         );
-        w("proc/stat", "cpu  1 2 3 4\nbtime 1700000000\nprocesses 100\n");
+        w(
+            "proc/stat",
+            "cpu  1 2 3 4\nbtime 1700000000\nprocesses 100\n",
+        );
         w("sys/class/dmi/id/board_serial", "FIXTURE-SERIAL-1\n");
         let t = Tree { _dir: dir, root };
         t.process(1, "init", 0, 10, &["/sbin/init", "splash"]);
@@ -93,9 +102,9 @@ impl Tree {
         let d = self.root.join(format!("proc/{pid}"));
         fs::create_dir_all(&d).unwrap();
         let tail = STAT_TAIL
+            .replace("START", "100")
             .replace("UT", &utime.to_string())
-            .replace("ST", "3")
-            .replace("START", "100");
+            .replace("ST", "3");
         fs::write(
             d.join("stat"),
             format!("{pid} ({comm}) S {ppid} {pid} {pid} {tail}\n"),
@@ -109,7 +118,9 @@ impl Tree {
         fs::write(d.join("cmdline"), cmdline).unwrap();
         fs::write(
             d.join("status"),
-            format!("Name:\t{comm}\nState:\tS (sleeping)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n"),
+            format!(
+                "Name:\t{comm}\nState:\tS (sleeping)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n"
+            ),
         )
         .unwrap();
     }
@@ -149,10 +160,7 @@ fn module(root: &Path, db: Option<PathBuf>, notify_first: bool) -> (Inventory, A
     (inv, rec)
 }
 
-fn by_index<'a>(
-    stateful: &'a [(String, Operation, String, u64, Value)],
-    index: &str,
-) -> Vec<&'a (String, Operation, String, u64, Value)> {
+fn by_index<'a>(stateful: &'a [Doc], index: &str) -> Vec<&'a Doc> {
     stateful.iter().filter(|s| s.2 == index).collect()
 }
 
@@ -163,7 +171,10 @@ fn first_scan_then_only_real_changes() {
 
     inv.scan();
     let (stateless, stateful) = rec.take();
-    assert!(stateless.is_empty(), "no stateless events on the first scan");
+    assert!(
+        stateless.is_empty(),
+        "no stateless events on the first scan"
+    );
     let system = by_index(&stateful, "wazuh-states-inventory-system");
     assert_eq!(system.len(), 1);
     let doc = &system[0].4;
@@ -188,7 +199,10 @@ fn first_scan_then_only_real_changes() {
     assert_eq!(init.4["process"]["name"], json!("init"));
     assert_eq!(init.4["process"]["command_line"], json!("/sbin/init"));
     assert_eq!(init.4["process"]["args"], json!(["splash"]));
-    assert_eq!(init.4["process"]["start"], json!("2023-11-14T22:13:21.000Z"));
+    assert_eq!(
+        init.4["process"]["start"],
+        json!("2023-11-14T22:13:21.000Z")
+    );
 
     // Nothing changed: nothing reported.
     inv.scan();
@@ -334,16 +348,31 @@ fn ask(inv: &Inventory, q: &str) -> Value {
 fn queries() {
     let tree = Tree::new();
     let (inv, _rec) = module(&tree.root, None, false);
-    assert_eq!(ask(&inv, r#"{"command":"get_version"}"#)["data"]["version"], json!(0));
+    assert_eq!(
+        ask(&inv, r#"{"command":"get_version"}"#)["data"]["version"],
+        json!(0)
+    );
     inv.scan();
-    assert_eq!(ask(&inv, r#"{"command":"get_version"}"#)["data"]["version"], json!(1));
-    let r = ask(&inv, r#"{"command":"set_version","parameters":{"version":9}}"#);
+    assert_eq!(
+        ask(&inv, r#"{"command":"get_version"}"#)["data"]["version"],
+        json!(1)
+    );
+    let r = ask(
+        &inv,
+        r#"{"command":"set_version","parameters":{"version":9}}"#,
+    );
     assert_eq!(r["error"], json!(0));
-    assert_eq!(ask(&inv, r#"{"command":"get_version"}"#)["data"]["version"], json!(9));
+    assert_eq!(
+        ask(&inv, r#"{"command":"get_version"}"#)["data"]["version"],
+        json!(9)
+    );
     assert_eq!(ask(&inv, r#"{"command":"set_version"}"#)["error"], json!(3));
     let r = ask(&inv, r#"{"command":"pause"}"#);
     assert_eq!(r["error"], json!(0));
-    assert_eq!(r["data"], json!({"module": "syscollector", "action": "pause"}));
+    assert_eq!(
+        r["data"],
+        json!({"module": "syscollector", "action": "pause"})
+    );
     assert!(inv.is_paused());
     // A paused module does not scan.
     tree.process(77, "x", 1, 0, &["x"]);

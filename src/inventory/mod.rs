@@ -23,6 +23,9 @@ use crate::sysinfo::{CollectError, SysInfo};
 use crate::{LogLevel, Logger, Row};
 pub use events::{Operation, Stateful};
 
+/// A collector that hands its rows one at a time to a callback.
+type StreamingCollector<'a> = dyn Fn(&mut dyn FnMut(Row)) -> Result<(), CollectError> + 'a;
+
 /// Which collectors run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Collectors {
@@ -467,7 +470,7 @@ impl Inventory {
         &self,
         report: &mut ScanReport,
         table: &'static TableDef,
-        collect: &dyn Fn(&mut dyn FnMut(Row)) -> Result<(), CollectError>,
+        collect: &StreamingCollector<'_>,
     ) {
         if self.is_stopping() {
             return;

@@ -83,6 +83,13 @@ pub fn collect(p: &LinuxSysInfo) -> Result<Row, CollectError> {
         set(&mut row, "os_platform", "linux");
         set(&mut row, "os_version", UNKNOWN_VALUE);
     }
+    // Name and version are the table's primary key: a release file without one of them
+    // (Arch Linux has no VERSION) still yields a row, with the unknown marker.
+    for key in ["os_name", "os_version"] {
+        if !row.contains_key(key) {
+            set(&mut row, key, UNKNOWN_VALUE);
+        }
+    }
     kernel_info(p, &mut row);
     set(&mut row, "os_type", "linux");
     Ok(row)
@@ -171,7 +178,8 @@ fn release_info(p: &LinuxSysInfo, info: &mut Row) -> bool {
     })
 }
 
-/// The kernel part of the row: (row key, file under `/proc/sys/kernel`, uname field).
+/// The kernel part of the row: for each field the `proc/sys/kernel` file of another
+/// root, or else `uname(2)`.
 fn kernel_info(p: &LinuxSysInfo, row: &mut Row) {
     let uts = uname();
     if uts.is_none() {
