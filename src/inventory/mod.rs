@@ -153,6 +153,32 @@ pub struct ScanReport {
     pub tables: Vec<TableReport>,
 }
 
+/// The sockets the ports table keeps: every UDP socket, TCP sockets in the listening state
+/// (all of them with `ports_all`), each (inode, transport, address, port) once.
+pub fn select_ports(rows: Vec<Row>, ports_all: bool) -> Vec<Row> {
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter()
+        .filter(|row| {
+            let transport = row
+                .get("network_transport")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .trim();
+            let keep = if transport.starts_with("tcp") {
+                ports_all
+                    || row
+                        .get("interface_state")
+                        .and_then(|v| v.as_str())
+                        .map(str::trim)
+                        == Some("listening")
+            } else {
+                transport.starts_with("udp")
+            };
+            keep && seen.insert(events::document_id(&schema::PORTS, row))
+        })
+        .collect()
+}
+
 /// The inventory module.
 pub struct Inventory {
     cfg: Config,
@@ -399,7 +425,9 @@ impl Inventory {
             self.scan_one(&mut report, &schema::HOTFIXES, || p.hotfixes());
         }
         if c.ports {
-            self.scan_one(&mut report, &schema::PORTS, || p.ports());
+            self.scan_one(&mut report, &schema::PORTS, || {
+                p.ports().map(|rows| select_ports(rows, c.ports_all))
+            });
         }
         if c.processes {
             self.scan_streamed(&mut report, &schema::PROCESSES, &|each| p.processes(each));
@@ -624,5 +652,35 @@ impl Inventory {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn port(transport: &str, state: &str, inode: u64, port: u16) -> Row {
+        json!({"network_transport": transport, "interface_state": state, "file_inode": inode,
+               "source_ip": "0.0.0.0", "source_port": port})
+        .as_object()
+        .cloned()
+        .unwrap()
+    }
+
+    #[test]
+    fn ports_keep_listening_tcp_all_udp_once() {
+        let rows = vec![
+            port("tcp", "listening", 1, 22),
+            port("tcp", "established", 2, 22),
+            port("tcp6", "listening", 3, 22),
+            port("udp", "", 4, 53),
+            port("udp", "", 4, 53),
+            port("raw", "", 5, 0),
+        ];
+        let kept = select_ports(rows.clone(), false);
+        let inodes: Vec<_> = kept.iter().map(|r| r["file_inode"].clone()).collect();
+        assert_eq!(inodes, [json!(1), json!(3), json!(4)]);
+        assert_eq!(select_ports(rows, true).len(), 4);
     }
 }

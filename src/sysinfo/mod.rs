@@ -6,9 +6,16 @@
 //! implementation, [`LinuxSysInfo`], reads everything below a configurable root directory
 //! (default `/`), so every parser runs on fixture trees of other distributions in tests.
 
+pub mod browser_extensions;
+pub mod groups;
 pub mod hardware;
+pub mod network;
 pub mod os;
+pub mod packages;
+pub mod ports;
 pub mod processes;
+pub mod services;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 
@@ -147,8 +154,36 @@ impl SysInfo for LinuxSysInfo {
         processes::collect(self, each)
     }
 
+    fn packages(&self, each: &mut dyn FnMut(Row)) -> Result<(), CollectError> {
+        packages::collect(self, each)
+    }
+
     fn hotfixes(&self) -> Result<Vec<Row>, CollectError> {
         // Hotfixes are Windows updates; a Linux host has none.
         Ok(Vec::new())
+    }
+
+    fn network(&self) -> Result<NetworkRows, CollectError> {
+        network::collect(self)
+    }
+
+    fn ports(&self) -> Result<Vec<Row>, CollectError> {
+        ports::collect(self)
+    }
+
+    fn users(&self) -> Result<Vec<Row>, CollectError> {
+        users::collect(self)
+    }
+
+    fn groups(&self) -> Result<Vec<Row>, CollectError> {
+        groups::collect(self)
+    }
+
+    fn services(&self) -> Result<Vec<Row>, CollectError> {
+        services::collect(self)
+    }
+
+    fn browser_extensions(&self) -> Result<Vec<Row>, CollectError> {
+        browser_extensions::collect(self)
     }
 }

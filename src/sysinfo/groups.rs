@@ -1,0 +1,10 @@
+//! The groups collector (not written yet: reports itself unavailable, so the module leaves
+//! its table untouched).
+
+use super::{CollectError, LinuxSysInfo};
+use crate::Row;
+
+/// Rows of the groups table(s).
+pub fn collect(_p: &LinuxSysInfo) -> Result<Vec<Row>, CollectError> {
+    Err(CollectError::Unsupported("groups"))
+}
