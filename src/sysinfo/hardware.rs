@@ -194,22 +194,8 @@ fn max_cpufreq_mhz(p: &LinuxSysInfo) -> u64 {
     max_khz / 1000
 }
 
-/// The text of `file` below the root, or None when it cannot be read (a missing file is
-/// the normal case; other errors are logged).
 fn read_text(p: &LinuxSysInfo, file: &str) -> Option<String> {
-    let path = p.path(file);
-    let mut bytes = Vec::new();
-    let result =
-        std::fs::File::open(&path).and_then(|f| f.take(READ_LIMIT).read_to_end(&mut bytes));
-    match result {
-        Ok(_) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) => {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                p.debug(&format!("cannot read {}: {e}", path.display()));
-            }
-            None
-        }
-    }
+    p.read_text(file, READ_LIMIT)
 }
 
 #[cfg(test)]

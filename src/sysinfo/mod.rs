@@ -99,6 +99,17 @@ pub trait SysInfo: Send + Sync {
     }
 }
 
+/// Reads at most `limit` bytes of `path` as text (invalid UTF-8 replaced), so that a huge
+/// or endless file cannot exhaust memory.
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// The Linux data provider, reading below `root`.
 #[derive(Clone)]
 pub struct LinuxSysInfo {
@@ -132,6 +143,22 @@ impl LinuxSysInfo {
 
     fn debug(&self, msg: &str) {
         (self.log)(crate::LogLevel::Debug, msg);
+    }
+
+    /// The text of `file` (absolute, as on the host) below the root, at most `limit` bytes,
+    /// invalid UTF-8 replaced; `None` when it cannot be read. A missing file is the normal
+    /// case; other errors are logged at debug level.
+    pub fn read_text(&self, file: &str, limit: u64) -> Option<String> {
+        let path = self.path(file);
+        match read_limited(&path, limit) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    self.debug(&format!("cannot read {}: {e}", path.display()));
+                }
+                None
+            }
+        }
     }
 }
 

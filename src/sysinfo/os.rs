@@ -13,7 +13,6 @@
 //! fixture tree, a container image) the root's `proc/sys/kernel/*` files win when they
 //! exist, so the row describes that tree rather than the machine running the tests.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
@@ -247,22 +246,8 @@ fn c_chars(field: &[libc::c_char]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// The text of `file` below the root, or None when it cannot be read (a missing file is
-/// the normal case; other errors are logged).
 fn read_text(p: &LinuxSysInfo, file: &str) -> Option<String> {
-    let path = p.path(file);
-    let mut bytes = Vec::new();
-    let result =
-        std::fs::File::open(&path).and_then(|f| f.take(READ_LIMIT).read_to_end(&mut bytes));
-    match result {
-        Ok(_) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) => {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                p.debug(&format!("cannot read {}: {e}", path.display()));
-            }
-            None
-        }
-    }
+    p.read_text(file, READ_LIMIT)
 }
 
 fn set(row: &mut Row, key: &str, value: &str) {

@@ -188,11 +188,7 @@ impl procfs::FromRead for RawText {
 }
 
 fn read_file(path: &std::path::Path) -> std::io::Result<String> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(READ_LIMIT)
-        .read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    super::read_limited(path, READ_LIMIT)
 }
 
 fn proc_error(path: &std::path::Path, e: procfs::ProcError) -> CollectError {
