@@ -1,1 +1,3 @@
-//! Agent Sync Protocol.
+//! The Agent Sync Protocol: reliable delivery of the stateful inventory documents.
+
+pub mod wire;
