@@ -20,7 +20,7 @@ use crate::dbsync::Change;
 use crate::Row;
 
 /// Operation codes of the stateful channel (`Operation_t`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(i32)]
 pub enum Operation {
     Create = 0,

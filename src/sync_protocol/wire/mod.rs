@@ -239,7 +239,8 @@ impl Message {
     /// Serializes the message as a finished FlatBuffer.
     pub fn encode(&self) -> Vec<u8> {
         let mut b = FlatBufferBuilder::with_capacity(256);
-        let (kind, content): (fb::MessageType, WIPOffset<flatbuffers::UnionWIPOffset>) = match self {
+        let (kind, content): (fb::MessageType, WIPOffset<flatbuffers::UnionWIPOffset>) = match self
+        {
             Message::DataValue {
                 seq,
                 session,

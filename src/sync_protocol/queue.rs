@@ -1,0 +1,605 @@
+//! The persistent queue: every stateful difference waits here (SQLite, WAL) until a
+//! session carrying it was acknowledged by the manager.
+//!
+//! One row per document id. A newer difference for an id replaces the older one with the
+//! reference's merge rules: a create followed by a delete before anything was sent cancels
+//! out; a difference arriving while its id is in flight is kept for the next session
+//! (`SYNCING_UPDATED`); a failed session puts everything back to pending. Rows are only
+//! removed after an EndAck, so a crash at any point loses nothing that was committed.
+//!
+//! Writes can be grouped: between [`PersistentQueue::begin_batch`] and
+//! [`PersistentQueue::flush`] submissions collect in memory and are committed in one
+//! transaction. The inventory flushes before it commits the scan that produced them, so a
+//! crash in between makes the next scan find and submit the same differences again.
+
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::inventory::Operation;
+
+const PENDING: i64 = 0;
+const SYNCING: i64 = 1;
+const SYNCING_UPDATED: i64 = 2;
+
+const EXISTING: i64 = 0;
+const NEW: i64 = 1;
+const NEW_DELETED: i64 = 2;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS persistent_queue (
+    id TEXT PRIMARY KEY NOT NULL,
+    idx TEXT NOT NULL,
+    data TEXT NOT NULL,
+    operation INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
+    sync_status INTEGER NOT NULL DEFAULT 0,
+    create_status INTEGER NOT NULL DEFAULT 0,
+    operation_syncing INTEGER NOT NULL DEFAULT 3,
+    is_data_context INTEGER NOT NULL DEFAULT 0);";
+
+/// One queued difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Sequence number within a session (assigned when a session is built).
+    pub seq: u64,
+    pub id: String,
+    pub index: String,
+    pub data: String,
+    pub operation: Operation,
+    pub version: u64,
+    pub is_data_context: bool,
+}
+
+impl Item {
+    /// A difference to submit.
+    pub fn new(
+        id: impl Into<String>,
+        operation: Operation,
+        index: impl Into<String>,
+        data: impl Into<String>,
+        version: u64,
+    ) -> Item {
+        Item {
+            seq: 0,
+            id: id.into(),
+            index: index.into(),
+            data: data.into(),
+            operation,
+            version,
+            is_data_context: false,
+        }
+    }
+}
+
+/// Queue errors.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+struct Inner {
+    conn: Option<Connection>,
+    batching: bool,
+    batch: Vec<Item>,
+}
+
+/// The persistent queue of one sync protocol instance.
+pub struct PersistentQueue {
+    path: PathBuf,
+    inner: Mutex<Inner>,
+}
+
+fn op_from(v: i64) -> Operation {
+    Operation::from_raw(v as i32).unwrap_or(Operation::NoOp)
+}
+
+impl PersistentQueue {
+    /// Opens (or creates) the queue at `path`; items left `SYNCING` by a crash become
+    /// pending again. A file that is not a usable database is moved aside
+    /// (`<path>.corrupt-<unix time>`) and a new queue is started, which `log` is told about.
+    pub fn open(path: &Path, log: &dyn Fn(&str)) -> Result<PersistentQueue, QueueError> {
+        let conn = match Self::connect(path) {
+            Ok(c) => c,
+            Err(e) => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let mut aside = path.as_os_str().to_owned();
+                aside.push(format!(".corrupt-{secs}"));
+                log(&format!(
+                    "Sync queue '{}' is unusable ({e}); moving it to '{}' and starting a new one",
+                    path.display(),
+                    PathBuf::from(&aside).display()
+                ));
+                if path.exists() {
+                    std::fs::rename(path, &aside)?;
+                }
+                for s in ["-wal", "-shm"] {
+                    let mut side = path.as_os_str().to_owned();
+                    side.push(s);
+                    let _ = std::fs::remove_file(PathBuf::from(side));
+                }
+                Self::connect(path)?
+            }
+        };
+        let q = PersistentQueue {
+            path: path.to_path_buf(),
+            inner: Mutex::new(Inner {
+                conn: Some(conn),
+                batching: false,
+                batch: Vec::new(),
+            }),
+        };
+        q.reset_syncing()?;
+        Ok(q)
+    }
+
+    fn connect(path: &Path) -> Result<Connection, QueueError> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
+        conn.execute_batch(SCHEMA)?;
+        let n: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('persistent_queue')",
+            [],
+            |r| r.get(0),
+        )?;
+        if n != 9 {
+            return Err(QueueError::Sqlite(rusqlite::Error::InvalidQuery));
+        }
+        Ok(conn)
+    }
+
+    /// Where the queue lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, QueueError>,
+    ) -> Result<T, QueueError> {
+        let mut inner = self.inner.lock();
+        Self::flush_locked(&mut inner)?;
+        match inner.conn.as_mut() {
+            Some(c) => f(c),
+            None => Err(QueueError::Sqlite(rusqlite::Error::InvalidQuery)),
+        }
+    }
+
+    /// Queues one difference (committed at once unless a batch is open).
+    pub fn submit(&self, item: Item) -> Result<(), QueueError> {
+        let mut inner = self.inner.lock();
+        if inner.batching {
+            inner.batch.push(item);
+            if inner.batch.len() >= 4096 {
+                Self::flush_locked(&mut inner)?;
+            }
+            return Ok(());
+        }
+        let conn = inner
+            .conn
+            .as_mut()
+            .ok_or(QueueError::Sqlite(rusqlite::Error::InvalidQuery))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        coalesce(&tx, &item)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Queues many differences in one transaction.
+    pub fn submit_all(&self, items: impl IntoIterator<Item = Item>) -> Result<(), QueueError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for item in items {
+                coalesce(&tx, &item)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// From now on submissions collect in memory until [`flush`](Self::flush).
+    pub fn begin_batch(&self) {
+        self.inner.lock().batching = true;
+    }
+
+    /// Commits the collected submissions in one transaction and ends the batch.
+    pub fn flush(&self) -> Result<(), QueueError> {
+        let mut inner = self.inner.lock();
+        inner.batching = false;
+        Self::flush_locked(&mut inner)
+    }
+
+    fn flush_locked(inner: &mut Inner) -> Result<(), QueueError> {
+        if inner.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut inner.batch);
+        let Some(conn) = inner.conn.as_mut() else {
+            return Err(QueueError::Sqlite(rusqlite::Error::InvalidQuery));
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for item in &batch {
+            coalesce(&tx, item)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks every pending item as in flight and returns them in submission order.
+    pub fn fetch_and_mark_for_sync(&self) -> Result<Vec<Item>, QueueError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let items = select(&tx, false)?;
+            tx.execute(
+                "UPDATE persistent_queue SET sync_status = ?1 WHERE sync_status = ?2",
+                params![SYNCING, PENDING],
+            )?;
+            tx.commit()?;
+            Ok(items)
+        })
+    }
+
+    /// The pending items (optionally only DataValues), without changing them.
+    pub fn fetch_pending(&self, only_data_values: bool) -> Result<Vec<Item>, QueueError> {
+        self.with_conn(|conn| select(conn, only_data_values))
+    }
+
+    /// After an acknowledged session: removes what was sent, keeps what changed meanwhile.
+    pub fn clear_synced(&self) -> Result<(), QueueError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "DELETE FROM persistent_queue WHERE sync_status = ?1 OR \
+                 (create_status = ?2 AND (operation_syncing = ?3 OR operation_syncing = ?4))",
+                params![
+                    SYNCING,
+                    NEW_DELETED,
+                    Operation::NoOp as i64,
+                    Operation::Delete as i64
+                ],
+            )?;
+            tx.execute(
+                "UPDATE persistent_queue SET sync_status = ?1, create_status = ?2, \
+                 operation_syncing = ?3 WHERE sync_status = ?4 OR sync_status = ?5",
+                params![
+                    PENDING,
+                    EXISTING,
+                    Operation::NoOp as i64,
+                    SYNCING,
+                    SYNCING_UPDATED
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// After a failed session (or at start after a crash): everything in flight is pending
+    /// again.
+    pub fn reset_syncing(&self) -> Result<(), QueueError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "UPDATE persistent_queue SET sync_status = ?1, operation_syncing = ?2 \
+                 WHERE sync_status IN (?3, ?4)",
+                params![PENDING, Operation::NoOp as i64, SYNCING, SYNCING_UPDATED],
+            )?;
+            tx.execute(
+                "DELETE FROM persistent_queue WHERE operation = ?1 AND create_status = ?2",
+                params![Operation::Delete as i64, NEW_DELETED],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Drops every item of `index` (after a DataClean was acknowledged).
+    pub fn clear_index(&self, index: &str) -> Result<(), QueueError> {
+        self.with_conn(|conn| {
+            conn.execute("DELETE FROM persistent_queue WHERE idx = ?1", [index])?;
+            Ok(())
+        })
+    }
+
+    /// Drops every DataContext item.
+    pub fn clear_data_context(&self) -> Result<(), QueueError> {
+        self.with_conn(|conn| {
+            conn.execute("DELETE FROM persistent_queue WHERE is_data_context = 1", [])?;
+            Ok(())
+        })
+    }
+
+    /// Number of rows in the queue, whatever their state.
+    pub fn len(&self) -> Result<usize, QueueError> {
+        self.with_conn(|conn| {
+            let n: i64 =
+                conn.query_row("SELECT COUNT(*) FROM persistent_queue", [], |r| r.get(0))?;
+            Ok(n as usize)
+        })
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> Result<bool, QueueError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Closes the queue and deletes its files; the queue is unusable afterwards until
+    /// reopened.
+    pub fn delete_database(&self) -> Result<(), QueueError> {
+        let mut inner = self.inner.lock();
+        inner.batch.clear();
+        inner.batching = false;
+        inner.conn = None;
+        for s in ["", "-wal", "-shm"] {
+            let mut p = self.path.as_os_str().to_owned();
+            p.push(s);
+            let p = PathBuf::from(p);
+            if p.exists() {
+                std::fs::remove_file(p)?;
+            }
+        }
+        // A fresh, empty queue at the same place, so that the module keeps working.
+        inner.conn = Some(Self::connect(&self.path)?);
+        Ok(())
+    }
+}
+
+fn select(conn: &Connection, only_data_values: bool) -> Result<Vec<Item>, QueueError> {
+    let sql = if only_data_values {
+        "SELECT rowid, id, idx, data, operation, version, is_data_context FROM persistent_queue \
+         WHERE sync_status = 0 AND is_data_context = 0 ORDER BY rowid"
+    } else {
+        "SELECT rowid, id, idx, data, operation, version, is_data_context FROM persistent_queue \
+         WHERE sync_status = 0 ORDER BY rowid"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Item {
+            seq: r.get::<_, i64>(0)? as u64,
+            id: r.get(1)?,
+            index: r.get(2)?,
+            data: r.get(3)?,
+            operation: op_from(r.get(4)?),
+            version: r.get::<_, i64>(5)? as u64,
+            is_data_context: r.get::<_, i64>(6)? != 0,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Applies one submission to the queue with the merge rules.
+fn coalesce(tx: &Connection, item: &Item) -> Result<(), QueueError> {
+    let old: Option<(i64, i64, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT operation, sync_status, create_status, operation_syncing \
+             FROM persistent_queue WHERE id = ?1",
+        )?
+        .query_row([&item.id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let op = item.operation as i64;
+    let ctx = i64::from(item.is_data_context);
+    let Some((old_op, old_sync, old_create, old_op_syncing)) = old else {
+        let create = if item.operation == Operation::Create {
+            NEW
+        } else {
+            EXISTING
+        };
+        tx.prepare_cached(
+            "INSERT INTO persistent_queue (id, idx, data, operation, version, create_status, \
+             is_data_context) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            item.id,
+            item.index,
+            item.data,
+            op,
+            item.version as i64,
+            create,
+            ctx
+        ])?;
+        return Ok(());
+    };
+    // While in flight, remember which operation the manager is receiving.
+    let op_syncing = if old_sync != PENDING {
+        if old_op_syncing == Operation::NoOp as i64 {
+            old_op
+        } else {
+            old_op_syncing
+        }
+    } else {
+        Operation::NoOp as i64
+    };
+    let sync = if old_sync == PENDING {
+        PENDING
+    } else {
+        SYNCING_UPDATED
+    };
+    let create = if item.operation == Operation::Delete {
+        if old_create == NEW && old_sync == PENDING {
+            // Created and deleted before the manager heard of it: nothing to tell.
+            tx.prepare_cached("DELETE FROM persistent_queue WHERE id = ?1")?
+                .execute([&item.id])?;
+            return Ok(());
+        }
+        if old_create == NEW {
+            NEW_DELETED
+        } else {
+            old_create
+        }
+    } else if old_create == NEW_DELETED {
+        NEW
+    } else {
+        old_create
+    };
+    tx.prepare_cached(
+        "UPDATE persistent_queue SET idx = ?1, data = ?2, operation = ?3, version = ?4, \
+         sync_status = ?5, create_status = ?6, operation_syncing = ?7, is_data_context = ?8 \
+         WHERE id = ?9",
+    )?
+    .execute(params![
+        item.index,
+        item.data,
+        op,
+        item.version as i64,
+        sync,
+        create,
+        op_syncing,
+        ctx,
+        item.id
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q() -> (tempfile::TempDir, PersistentQueue) {
+        let dir = tempfile::tempdir().unwrap();
+        let q = PersistentQueue::open(&dir.path().join("q.db"), &|_| {}).unwrap();
+        (dir, q)
+    }
+
+    fn ids(items: &[Item]) -> Vec<(String, Operation)> {
+        items.iter().map(|i| (i.id.clone(), i.operation)).collect()
+    }
+
+    #[test]
+    fn newer_difference_replaces_older() {
+        let (_d, q) = q();
+        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+            .unwrap();
+        q.submit(Item::new("a", Operation::Modify, "i", "2", 2))
+            .unwrap();
+        let p = q.fetch_pending(false).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].data, "2");
+        assert_eq!(p[0].operation, Operation::Modify);
+        assert_eq!(p[0].version, 2);
+    }
+
+    #[test]
+    fn create_then_delete_cancels_out() {
+        let (_d, q) = q();
+        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+            .unwrap();
+        q.submit(Item::new("a", Operation::Delete, "i", "1", 1))
+            .unwrap();
+        assert!(q.is_empty().unwrap());
+        // But an existing item's delete is kept.
+        q.submit(Item::new("b", Operation::Modify, "i", "1", 2))
+            .unwrap();
+        q.submit(Item::new("b", Operation::Delete, "i", "1", 2))
+            .unwrap();
+        assert_eq!(
+            ids(&q.fetch_pending(false).unwrap()),
+            [("b".to_string(), Operation::Delete)]
+        );
+    }
+
+    #[test]
+    fn changes_during_a_session_wait_for_the_next() {
+        let (_d, q) = q();
+        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+            .unwrap();
+        q.submit(Item::new("b", Operation::Create, "i", "1", 1))
+            .unwrap();
+        let sent = q.fetch_and_mark_for_sync().unwrap();
+        assert_eq!(sent.len(), 2);
+        q.submit(Item::new("a", Operation::Modify, "i", "2", 2))
+            .unwrap();
+        q.submit(Item::new("c", Operation::Create, "i", "1", 1))
+            .unwrap();
+        assert_eq!(
+            q.fetch_pending(false).unwrap().len(),
+            1,
+            "only c is pending now"
+        );
+        q.clear_synced().unwrap();
+        let left = q.fetch_pending(false).unwrap();
+        let mut left = ids(&left);
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ("a".to_string(), Operation::Modify),
+                ("c".to_string(), Operation::Create)
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_session_leaves_everything_pending() {
+        let (_d, q) = q();
+        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+            .unwrap();
+        q.fetch_and_mark_for_sync().unwrap();
+        assert!(q.fetch_pending(false).unwrap().is_empty());
+        q.reset_syncing().unwrap();
+        assert_eq!(q.fetch_pending(false).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn created_in_flight_then_deleted_is_dropped_after_ack() {
+        let (_d, q) = q();
+        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+            .unwrap();
+        q.fetch_and_mark_for_sync().unwrap();
+        q.submit(Item::new("a", Operation::Delete, "i", "1", 1))
+            .unwrap();
+        q.clear_synced().unwrap();
+        // The manager got the create; the delete must still go.
+        assert_eq!(
+            ids(&q.fetch_pending(false).unwrap()),
+            [("a".to_string(), Operation::Delete)]
+        );
+    }
+
+    #[test]
+    fn batch_is_invisible_until_flushed_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        {
+            let q = PersistentQueue::open(&path, &|_| {}).unwrap();
+            q.begin_batch();
+            for i in 0..100 {
+                q.submit(Item::new(format!("id{i}"), Operation::Create, "i", "d", 1))
+                    .unwrap();
+            }
+            q.flush().unwrap();
+            q.fetch_and_mark_for_sync().unwrap();
+            // Dropped mid-session, as in a crash.
+        }
+        let q = PersistentQueue::open(&path, &|_| {}).unwrap();
+        assert_eq!(q.fetch_pending(false).unwrap().len(), 100);
+    }
+
+    #[test]
+    fn corrupt_queue_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        std::fs::write(&path, vec![7u8; 10_000]).unwrap();
+        let said = std::cell::RefCell::new(Vec::new());
+        let q = PersistentQueue::open(&path, &|m| said.borrow_mut().push(m.to_string())).unwrap();
+        assert!(q.is_empty().unwrap());
+        assert!(said.borrow()[0].contains("moving it to"));
+        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+            .unwrap();
+        assert_eq!(q.len().unwrap(), 1);
+    }
+}
