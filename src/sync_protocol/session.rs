@@ -1,0 +1,752 @@
+//! One Agent Sync Protocol instance: builds sessions from the queue and drives them.
+//!
+//! A session is `Start` → `StartAck(session)` → numbered `DataValue`/`DataContext`/
+//! `DataClean` messages (or one `ChecksumModule`) → `End` → `EndAck`, with `ReqRet` asking
+//! for sequence ranges to be sent again. The sending side runs in the caller's thread
+//! (the host's sync thread); the manager's replies arrive on another thread through
+//! [`SyncProtocol::parse_response`], which verifies them and wakes the sender. Replies for
+//! another session or phase are ignored; `Error`/`Offline` end the attempt, leaving the
+//! queue as it was.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::queue::{Item, PersistentQueue};
+use super::wire::{AgentMetadata, Message, Mode, Start, Status, SyncOption};
+use crate::inventory::Operation;
+use crate::{LogLevel, Logger};
+
+/// How messages leave the agent.
+pub trait Transport: Send + Sync {
+    /// Makes sure the channel is open; false when it cannot be.
+    fn check(&self) -> bool;
+    /// Sends one serialized message; false when it could not be sent.
+    fn send(&self, message: &[u8]) -> bool;
+}
+
+/// Where the `Start` message's agent facts come from; `None` means not available yet.
+pub type MetadataSource = Arc<dyn Fn() -> Option<AgentMetadata> + Send + Sync>;
+
+/// Timing and limits of an instance.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Module name sent in `Start` and used as the MQ location.
+    pub module: String,
+    /// How long to wait for each StartAck/EndAck.
+    pub timeout: Duration,
+    /// How many times to resend Start/End after a timeout.
+    pub retries: u32,
+    /// Messages per second at most (0: unlimited).
+    pub max_eps: usize,
+    /// Pause before `End`, so the last data messages arrive first.
+    pub end_delay: Duration,
+}
+
+/// How the last session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncResult {
+    Success,
+    CommunicationError,
+    ChecksumError,
+    GenericError,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    WaitingStartAck,
+    WaitingEndAck,
+}
+
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    session: u64,
+    start_ack: bool,
+    end_ack: bool,
+    failed: bool,
+    result: SyncResult,
+    req_ret: Option<Vec<(u64, u64)>>,
+}
+
+impl State {
+    fn new() -> State {
+        State {
+            phase: Phase::Idle,
+            session: 0,
+            start_ack: false,
+            end_ack: false,
+            failed: false,
+            result: SyncResult::Success,
+            req_ret: None,
+        }
+    }
+}
+
+/// One message of a session, kept so that a `ReqRet` can be answered.
+#[derive(Debug, Clone)]
+enum Outgoing {
+    Value(Item),
+    Context(Item),
+    Clean { seq: u64, index: String },
+}
+
+impl Outgoing {
+    fn seq(&self) -> u64 {
+        match self {
+            Outgoing::Value(i) | Outgoing::Context(i) => i.seq,
+            Outgoing::Clean { seq, .. } => *seq,
+        }
+    }
+
+    fn encode(&self, session: u64) -> Vec<u8> {
+        match self {
+            Outgoing::Value(i) => Message::DataValue {
+                seq: i.seq,
+                session,
+                delete: i.operation == Operation::Delete,
+                id: i.id.clone(),
+                index: i.index.clone(),
+                version: i.version,
+                data: i.data.as_bytes().to_vec(),
+            },
+            Outgoing::Context(i) => Message::DataContext {
+                seq: i.seq,
+                session,
+                id: i.id.clone(),
+                index: i.index.clone(),
+                data: i.data.as_bytes().to_vec(),
+            },
+            Outgoing::Clean { seq, index } => Message::DataClean {
+                seq: *seq,
+                session,
+                index: index.clone(),
+            },
+        }
+        .encode()
+    }
+}
+
+/// Counts messages in one-second windows; the first window opens with the first message.
+struct RateLimiter {
+    window: Option<Instant>,
+    sent: usize,
+}
+
+/// One sync protocol instance (the regular one or the vulnerability-detector one).
+pub struct SyncProtocol {
+    settings: Settings,
+    queue: PersistentQueue,
+    transport: Arc<dyn Transport>,
+    metadata: MetadataSource,
+    log: Logger,
+    state: Mutex<State>,
+    wake: Condvar,
+    stop: AtomicBool,
+    in_memory: Mutex<Vec<Item>>,
+    session_lock: Mutex<()>,
+    limiter: Mutex<RateLimiter>,
+}
+
+impl SyncProtocol {
+    /// An instance over `queue`, sending through `transport`.
+    pub fn new(
+        settings: Settings,
+        queue: PersistentQueue,
+        transport: Arc<dyn Transport>,
+        metadata: MetadataSource,
+        log: Logger,
+    ) -> SyncProtocol {
+        SyncProtocol {
+            settings,
+            queue,
+            transport,
+            metadata,
+            log,
+            state: Mutex::new(State::new()),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+            in_memory: Mutex::new(Vec::new()),
+            session_lock: Mutex::new(()),
+            limiter: Mutex::new(RateLimiter {
+                window: None,
+                sent: 0,
+            }),
+        }
+    }
+
+    fn log(&self, level: LogLevel, msg: &str) {
+        (self.log)(level, msg)
+    }
+
+    /// The instance's persistent queue.
+    pub fn queue(&self) -> &PersistentQueue {
+        &self.queue
+    }
+
+    /// The module name this instance announces.
+    pub fn module(&self) -> &str {
+        &self.settings.module
+    }
+
+    /// Queues one difference (or, with `is_data_context`, one context document).
+    pub fn persist(&self, mut item: Item, is_data_context: bool) {
+        item.is_data_context = is_data_context;
+        if let Err(e) = self.queue.submit(item) {
+            self.log(LogLevel::Error, &format!("Failed to persist item: {e}"));
+        }
+    }
+
+    /// Keeps a document in memory for the next FULL session (recovery).
+    pub fn persist_in_memory(&self, item: Item) {
+        self.in_memory.lock().push(item);
+    }
+
+    /// Drops the in-memory documents.
+    pub fn clear_in_memory(&self) {
+        self.in_memory.lock().clear();
+    }
+
+    /// Makes waits and sends return at once until [`reset`](Self::reset).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _guard = self.state.lock();
+        self.wake.notify_all();
+    }
+
+    /// Allows sessions again after [`stop`](Self::stop).
+    pub fn reset(&self) {
+        self.stop.store(false, Ordering::SeqCst);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Runs one FULL (in-memory documents) or DELTA (persistent queue) session.
+    pub fn synchronize(&self, mode: Mode, option: SyncOption) -> bool {
+        if mode != Mode::ModuleFull && mode != Mode::ModuleDelta {
+            self.log(
+                LogLevel::Error,
+                &format!("Invalid synchronization mode: {mode:?}"),
+            );
+            return false;
+        }
+        let _one_session = self.session_lock.lock();
+        if !self.transport.check() {
+            self.log(LogLevel::Error, "Failed to open the message queue");
+            return false;
+        }
+        self.reset_state();
+        let mut items = if mode == Mode::ModuleFull {
+            self.in_memory.lock().clone()
+        } else {
+            match self.queue.fetch_and_mark_for_sync() {
+                Ok(items) => items,
+                Err(e) => {
+                    self.log(
+                        LogLevel::Error,
+                        &format!("Failed to fetch items for sync: {e}"),
+                    );
+                    return false;
+                }
+            }
+        };
+        if items.is_empty() {
+            self.log(
+                LogLevel::Debug,
+                &format!("No items to synchronize in {mode:?} mode"),
+            );
+            return true;
+        }
+        for (seq, item) in items.iter_mut().enumerate() {
+            item.seq = seq as u64;
+        }
+        let indices: BTreeSet<String> = items
+            .iter()
+            .filter(|i| !i.is_data_context)
+            .map(|i| i.index.clone())
+            .collect();
+        let total = items.len();
+        // DataValues first, then DataContexts, each keeping its sequence number.
+        let (values, contexts): (Vec<Item>, Vec<Item>) =
+            items.into_iter().partition(|i| !i.is_data_context);
+        let outgoing: Vec<Outgoing> = values
+            .into_iter()
+            .map(Outgoing::Value)
+            .chain(contexts.into_iter().map(Outgoing::Context))
+            .collect();
+
+        let ok = self.start_and_wait(mode, total as u64, indices.into_iter().collect(), option)
+            && self.send_all(&outgoing)
+            && self.end_and_wait(&outgoing);
+
+        let finalized = if mode == Mode::ModuleFull {
+            self.in_memory.lock().clear();
+            Ok(())
+        } else if ok {
+            self.queue.clear_synced()
+        } else {
+            self.queue.reset_syncing()
+        };
+        if let Err(e) = finalized {
+            self.log(
+                LogLevel::Error,
+                &format!("Failed to finalize sync state: {e}"),
+            );
+        }
+        if ok {
+            self.log(
+                LogLevel::DebugVerbose,
+                "Synchronization completed successfully.",
+            );
+        }
+        self.reset_state();
+        ok
+    }
+
+    /// Integrity check of one index: true only when the manager answers that its checksum
+    /// differs (a full resend is due); false when it matches or the check could not run.
+    pub fn requires_full_sync(&self, index: &str, checksum: &str) -> bool {
+        let _one_session = self.session_lock.lock();
+        if !self.transport.check() {
+            return false;
+        }
+        self.reset_state();
+        if !self.start_and_wait(
+            Mode::ModuleCheck,
+            0,
+            vec![index.to_string()],
+            SyncOption::Sync,
+        ) {
+            self.log(
+                LogLevel::Error,
+                "Failed to send Start message for integrity check",
+            );
+            self.reset_state();
+            return false;
+        }
+        let session = self.state.lock().session;
+        let msg = Message::ChecksumModule {
+            session,
+            index: index.to_string(),
+            checksum: checksum.to_string(),
+        };
+        if !self.send(&msg.encode()) {
+            self.log(LogLevel::Error, "Failed to send ChecksumModule message");
+            self.reset_state();
+            return false;
+        }
+        let matched = self.end_and_wait(&[]);
+        let result = self.state.lock().result;
+        self.reset_state();
+        if matched {
+            self.log(
+                LogLevel::Debug,
+                &format!("Module integrity check completed successfully for index: {index}"),
+            );
+            false
+        } else {
+            let mismatch = result == SyncResult::ChecksumError;
+            self.log(
+                LogLevel::Warning,
+                &format!(
+                    "Module integrity check failed for index: {index} - {}",
+                    if mismatch {
+                        "Checksum validation failed, full sync required"
+                    } else {
+                        "Manager is offline"
+                    }
+                ),
+            );
+            mismatch
+        }
+    }
+
+    /// Tells the manager that everything of `indices` is gone; on success drops their queued
+    /// items.
+    pub fn notify_data_clean(&self, indices: &[String], option: SyncOption) -> bool {
+        if indices.is_empty() {
+            self.log(
+                LogLevel::Error,
+                "Cannot notify data clean with empty indices vector",
+            );
+            return false;
+        }
+        let _one_session = self.session_lock.lock();
+        if !self.transport.check() {
+            return false;
+        }
+        self.reset_state();
+        let outgoing: Vec<Outgoing> = indices
+            .iter()
+            .enumerate()
+            .map(|(seq, index)| Outgoing::Clean {
+                seq: seq as u64,
+                index: index.clone(),
+            })
+            .collect();
+        let ok = self.start_and_wait(
+            Mode::ModuleDelta,
+            outgoing.len() as u64,
+            indices.to_vec(),
+            option,
+        ) && self.send_all(&outgoing)
+            && self.end_and_wait(&outgoing);
+        if ok {
+            self.log(
+                LogLevel::Debug,
+                "DataClean notification completed successfully. Clearing local database.",
+            );
+            for index in indices {
+                if let Err(e) = self.queue.clear_index(index) {
+                    self.log(
+                        LogLevel::Error,
+                        &format!("Failed to clear local database: {e}"),
+                    );
+                    self.reset_state();
+                    return false;
+                }
+            }
+        } else {
+            self.log(LogLevel::Warning, "DataClean notification failed.");
+        }
+        self.reset_state();
+        ok
+    }
+
+    fn reset_state(&self) {
+        *self.state.lock() = State::new();
+    }
+
+    fn send(&self, message: &[u8]) -> bool {
+        if self.settings.max_eps > 0 {
+            let mut l = self.limiter.lock();
+            let now = Instant::now();
+            let window = match l.window {
+                Some(w) if now.duration_since(w) < Duration::from_secs(1) => w,
+                _ => {
+                    l.sent = 0;
+                    now
+                }
+            };
+            l.window = Some(window);
+            if l.sent >= self.settings.max_eps {
+                drop(l);
+                self.sleep_until(window + Duration::from_secs(1));
+                l = self.limiter.lock();
+                l.window = Some(Instant::now());
+                l.sent = 0;
+            }
+            l.sent += 1;
+        }
+        self.transport.send(message)
+    }
+
+    /// Sleeps until `deadline` or a stop.
+    fn sleep_until(&self, deadline: Instant) {
+        let mut state = self.state.lock();
+        while !self.stopping() && Instant::now() < deadline {
+            self.wake.wait_until(&mut state, deadline);
+        }
+    }
+
+    fn start_and_wait(
+        &self,
+        mode: Mode,
+        size: u64,
+        indices: Vec<String>,
+        option: SyncOption,
+    ) -> bool {
+        let Some(metadata) = (self.metadata)() else {
+            self.log(
+                LogLevel::Warning,
+                "Metadata not available from provider. Agent-info may not be initialized yet. \
+                 Cannot proceed with synchronization.",
+            );
+            return false;
+        };
+        let start = Message::Start(Box::new(Start {
+            module: self.settings.module.clone(),
+            mode,
+            size,
+            indices,
+            option,
+            metadata,
+            global_version: 0,
+        }))
+        .encode();
+        self.state.lock().phase = Phase::WaitingStartAck;
+        for _attempt in 0..=self.settings.retries {
+            if self.stopping() {
+                return false;
+            }
+            if !self.send(&start) {
+                self.log(LogLevel::Warning, "Failed to send Start message.");
+                continue;
+            }
+            let deadline = Instant::now() + self.settings.timeout;
+            let mut st = self.state.lock();
+            while !(st.start_ack || st.failed || self.stopping()) && Instant::now() < deadline {
+                self.wake.wait_until(&mut st, deadline);
+            }
+            if st.failed {
+                self.log(
+                    LogLevel::Error,
+                    "Synchronization failed due to manager error.",
+                );
+                return false;
+            }
+            if st.start_ack {
+                self.log(
+                    LogLevel::Debug,
+                    &format!("StartAck received. Session: {}", st.session),
+                );
+                return true;
+            }
+            drop(st);
+            if self.stopping() {
+                return false;
+            }
+            self.log(
+                LogLevel::Warning,
+                "Timed out waiting for StartAck. Retrying...",
+            );
+        }
+        self.log(
+            LogLevel::Error,
+            "Exceeded maximum retries for Start message. Exiting...",
+        );
+        false
+    }
+
+    fn send_all(&self, outgoing: &[Outgoing]) -> bool {
+        let session = self.state.lock().session;
+        for o in outgoing {
+            if self.stopping() {
+                self.log(
+                    LogLevel::Info,
+                    "Stop requested, aborting data message sending",
+                );
+                return false;
+            }
+            if !self.send(&o.encode(session)) {
+                self.log(LogLevel::Error, "Failed to send Data message.");
+                return false;
+            }
+        }
+        true
+    }
+
+    fn end_and_wait(&self, outgoing: &[Outgoing]) -> bool {
+        let session = {
+            let mut st = self.state.lock();
+            st.phase = Phase::WaitingEndAck;
+            st.session
+        };
+        let end = Message::End { session }.encode();
+        if !self.settings.end_delay.is_zero() {
+            self.sleep_until(Instant::now() + self.settings.end_delay);
+        }
+        let mut send_end = true;
+        for _attempt in 0..=self.settings.retries {
+            if self.stopping() {
+                return false;
+            }
+            if send_end && !self.send(&end) {
+                self.log(LogLevel::Warning, "Failed to send End message.");
+                continue;
+            }
+            let deadline = Instant::now() + self.settings.timeout;
+            let mut st = self.state.lock();
+            while !(st.end_ack || st.req_ret.is_some() || st.failed || self.stopping())
+                && Instant::now() < deadline
+            {
+                self.wake.wait_until(&mut st, deadline);
+            }
+            if st.failed {
+                if st.result != SyncResult::ChecksumError {
+                    self.log(
+                        LogLevel::Error,
+                        "Synchronization failed: Manager reported an error status.",
+                    );
+                }
+                return false;
+            }
+            if let Some(ranges) = st.req_ret.take() {
+                drop(st);
+                if ranges.is_empty() {
+                    self.log(
+                        LogLevel::Error,
+                        "Received ReqRet with empty ranges. Aborting current sync attempt.",
+                    );
+                    return false;
+                }
+                if ranges.iter().any(|&(b, e)| e < b) {
+                    self.log(
+                        LogLevel::Error,
+                        "Requested set of ranks malformed. Aborting.",
+                    );
+                    return false;
+                }
+                let again: Vec<Outgoing> = outgoing
+                    .iter()
+                    .filter(|o| ranges.iter().any(|&(b, e)| (b..=e).contains(&o.seq())))
+                    .cloned()
+                    .collect();
+                if again.is_empty() {
+                    self.log(
+                        LogLevel::Error,
+                        "ReqRet asked for ranges that yield no data. Aborting.",
+                    );
+                    return false;
+                }
+                self.log(
+                    LogLevel::Debug,
+                    &format!("Resending {} messages for ReqRet", again.len()),
+                );
+                if !self.send_all(&again) {
+                    self.log(LogLevel::Error, "Failed to resend data for ReqRet.");
+                    return false;
+                }
+                // The manager answers the resent data with EndAck (or another ReqRet).
+                send_end = false;
+                continue;
+            }
+            if st.end_ack {
+                self.log(LogLevel::Debug, "EndAck received.");
+                return true;
+            }
+            drop(st);
+            if self.stopping() {
+                return false;
+            }
+            self.log(
+                LogLevel::Warning,
+                "Timeout waiting for EndAck or ReqRet. Retrying...",
+            );
+            // The End itself (or the manager's answer) may have been lost: ask again.
+            send_end = true;
+        }
+        self.log(
+            LogLevel::Error,
+            "Exceeded maximum retries for End message. Exiting...",
+        );
+        false
+    }
+
+    /// Handles one reply from the manager. False when the buffer is rejected or not a
+    /// reply this side understands.
+    pub fn parse_response(&self, buf: &[u8]) -> bool {
+        let msg = match Message::decode(buf) {
+            Ok(m) => m,
+            Err(e) => {
+                self.log(LogLevel::Error, &format!("Invalid FlatBuffer message: {e}"));
+                return false;
+            }
+        };
+        let mut st = self.state.lock();
+        match msg {
+            Message::StartAck { status, session } => {
+                if st.phase != Phase::WaitingStartAck {
+                    self.log(
+                        LogLevel::Debug,
+                        &format!(
+                            "StartAck discarded: not waiting for it (phase {:?})",
+                            st.phase
+                        ),
+                    );
+                    return true;
+                }
+                if matches!(status, Status::Error | Status::Offline) {
+                    self.log(
+                        LogLevel::Error,
+                        "Received StartAck with error status. Aborting synchronization.",
+                    );
+                    st.failed = true;
+                    st.result = if status == Status::Offline {
+                        SyncResult::CommunicationError
+                    } else {
+                        SyncResult::GenericError
+                    };
+                } else {
+                    st.session = session;
+                    st.start_ack = true;
+                    self.log(
+                        LogLevel::Debug,
+                        &format!("Received and accepted for new session: {session}"),
+                    );
+                }
+            }
+            Message::EndAck { status, session } => {
+                if st.phase != Phase::WaitingEndAck || st.session != session {
+                    self.log(
+                        LogLevel::Debug,
+                        &format!(
+                            "EndAck discarded: phase {:?}, session {session} (expected {})",
+                            st.phase, st.session
+                        ),
+                    );
+                    return true;
+                }
+                match status {
+                    Status::Ok => {
+                        st.result = SyncResult::Success;
+                        st.end_ack = true;
+                    }
+                    Status::Offline => {
+                        self.log(
+                            LogLevel::Error,
+                            "Received EndAck with Offline status. Aborting synchronization.",
+                        );
+                        st.result = SyncResult::CommunicationError;
+                        st.failed = true;
+                    }
+                    Status::ChecksumMismatch => {
+                        self.log(
+                            LogLevel::Debug,
+                            "Checksum mismatch detected by manager, full resync will be triggered.",
+                        );
+                        st.result = SyncResult::ChecksumError;
+                        st.failed = true;
+                    }
+                    Status::Error => {
+                        self.log(
+                            LogLevel::Error,
+                            "Received EndAck with Error status. Aborting synchronization.",
+                        );
+                        st.result = SyncResult::GenericError;
+                        st.failed = true;
+                    }
+                }
+            }
+            Message::ReqRet { session, ranges } => {
+                if st.phase != Phase::WaitingEndAck || st.session != session {
+                    self.log(
+                        LogLevel::Debug,
+                        &format!("ReqRet discarded: phase {:?}, session {session}", st.phase),
+                    );
+                    return true;
+                }
+                self.log(
+                    LogLevel::Debug,
+                    &format!("ReqRet received '{}' ranges", ranges.len()),
+                );
+                st.req_ret = Some(ranges);
+            }
+            other => {
+                self.log(
+                    LogLevel::Debug,
+                    &format!("Unexpected message type from manager: {}", other.kind()),
+                );
+                return false;
+            }
+        }
+        self.wake.notify_all();
+        true
+    }
+}
