@@ -26,24 +26,6 @@
 #define SYSCOLLECTOR_SYNC_INDEX_VULNERABILITIES "wazuh-states-vulnerabilities"
 
 
-// Success.
-#define MQ_SUCCESS 0
-
-// The command is not known.
-#define MQ_ERR_UNKNOWN_COMMAND 1
-
-// The query is not valid JSON.
-#define MQ_ERR_INVALID_JSON 2
-
-// Parameters are missing or invalid.
-#define MQ_ERR_INVALID_PARAMS 3
-
-// The command failed.
-#define MQ_ERR_INTERNAL 98
-
-// An unexpected failure (a panic) while answering.
-#define MQ_ERR_EXCEPTION 99
-
 // Log levels of the host's logging helper.
 typedef enum {
   LOG_DEBUG = 0,

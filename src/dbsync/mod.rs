@@ -43,6 +43,8 @@ pub enum DbError {
     },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("changes not stored: {0}")]
+    BeforeCommit(String),
 }
 
 /// One difference found by a [`TableSync`].
@@ -274,6 +276,65 @@ impl DbSync {
         Ok(n)
     }
 
+    /// SHA-1 of the concatenated row checksums of `table` in ascending order: the table
+    /// checksum an integrity check compares with the manager's.
+    pub fn table_checksum(&self, table: &'static TableDef) -> Result<String, DbError> {
+        use sha1::Digest as _;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {CHECKSUM} FROM {} ORDER BY {CHECKSUM}",
+            table.name
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut hash = sha1::Sha1::new();
+        while let Some(r) = rows.next()? {
+            if let rusqlite::types::ValueRef::Text(t) = r.get_ref(0)? {
+                hash.update(t);
+            }
+        }
+        Ok(hex::encode(hash.finalize()))
+    }
+
+    /// Raises the `version` of every row of `table` by one.
+    pub fn increase_versions(&mut self, table: &'static TableDef) -> Result<usize, DbError> {
+        Ok(self.conn.execute(
+            &format!("UPDATE {} SET {VERSION} = {VERSION} + 1", table.name),
+            [],
+        )?)
+    }
+
+    /// When `table` was last checked for integrity (unix seconds; 0 = never).
+    pub fn last_sync_time(&self, table: &'static TableDef) -> Result<i64, DbError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT last_sync_time FROM {} WHERE table_name = ?1",
+                    schema::METADATA_TABLE
+                ),
+                [table.name],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Records when `table` was last checked for integrity.
+    pub fn set_last_sync_time(
+        &mut self,
+        table: &'static TableDef,
+        secs: i64,
+    ) -> Result<(), DbError> {
+        self.conn.execute(
+            &format!(
+                "INSERT INTO {} (table_name, last_sync_time) VALUES (?1, ?2) \
+                 ON CONFLICT(table_name) DO UPDATE SET last_sync_time = excluded.last_sync_time",
+                schema::METADATA_TABLE
+            ),
+            rusqlite::params![table.name, secs],
+        )?;
+        Ok(())
+    }
+
     /// Removes every row of `table` without reporting them.
     pub fn clear_table(&mut self, table: &'static TableDef) -> Result<usize, DbError> {
         Ok(self
@@ -468,7 +529,18 @@ impl TableSync<'_> {
     }
 
     /// Deletes and reports every stored row the scan did not push, then commits.
-    pub fn finish(mut self, on_change: &mut dyn FnMut(Change)) -> Result<SyncStats, DbError> {
+    pub fn finish(self, on_change: &mut dyn FnMut(Change)) -> Result<SyncStats, DbError> {
+        self.finish_with(on_change, &mut || Ok(()))
+    }
+
+    /// As [`finish`](Self::finish), running `before_commit` after the last change was
+    /// reported and before the transaction commits; an error there rolls everything back,
+    /// so that the next scan reports the same changes again.
+    pub fn finish_with(
+        mut self,
+        on_change: &mut dyn FnMut(Change),
+        before_commit: &mut dyn FnMut() -> Result<(), String>,
+    ) -> Result<SyncStats, DbError> {
         let table = self.table;
         if self.known.values().any(|k| !k.seen) {
             let cols: Vec<_> = table.stored_columns().collect();
@@ -519,12 +591,11 @@ impl TableSync<'_> {
                 }
             }
             self.stats.deleted = gone.len();
-            self.tx.commit()?;
             for (_, row) in gone {
                 on_change(Change::Deleted(row));
             }
-            return Ok(self.stats);
         }
+        before_commit().map_err(DbError::BeforeCommit)?;
         self.tx.commit()?;
         Ok(self.stats)
     }

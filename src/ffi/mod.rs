@@ -7,6 +7,8 @@
 //! callback and returns a safe value on any failure.
 
 pub mod boundary;
+pub mod metadata;
+pub mod mq;
 pub mod types;
 
 use std::os::raw::{c_char, c_uint, c_void};
@@ -15,7 +17,10 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::inventory::{query, Collectors, Config, Inventory, Sink, Stateful};
+use crate::inventory::{
+    query, Collectors, Config, Inventory, InventorySync, Operation, Sink, Stateful, SyncConfig,
+};
+use crate::sync_protocol::Transport;
 use crate::sysinfo::LinuxSysInfo;
 use crate::LogLevel;
 use boundary::{c_path, c_text, guard, to_cstring};
@@ -244,29 +249,75 @@ pub unsafe extern "C" fn syscollector_init_sync(
     integrity_interval: u32,
 ) {
     guard("syscollector_init_sync", (), || {
-        let _ = (
-            sync_end_delay,
-            timeout,
-            retries,
-            max_eps,
-            integrity_interval,
-        );
-        if module_name.is_null()
-            || sync_db_path.is_null()
-            || sync_db_path_vd.is_null()
-            || mq.is_null()
-        {
+        let (Some(module_name), Some(db), Some(db_vd)) = (
+            c_text(module_name),
+            c_path(sync_db_path),
+            c_path(sync_db_path_vd),
+        ) else {
             host_log(
                 LogLevel::Error,
-                "syscollector_init_sync: NULL argument; synchronization stays disabled",
+                "syscollector_init_sync: NULL or empty argument; synchronization stays disabled",
+            );
+            return;
+        };
+        if mq.is_null() {
+            host_log(
+                LogLevel::Error,
+                "syscollector_init_sync: MQ functions are NULL; synchronization stays disabled",
             );
             return;
         }
-        host_log(
-            LogLevel::Warning,
-            "syscollector_init_sync: the Agent Sync Protocol is not available in this build; \
-             inventory synchronization is not initialized",
-        );
+        // SAFETY: checked non-NULL; the host passes a valid MQ_Functions and we copy it.
+        let funcs = *mq;
+        if funcs.start.is_none() || funcs.send_binary.is_none() {
+            host_log(
+                LogLevel::Error,
+                "syscollector_init_sync: an MQ function is NULL; synchronization stays disabled",
+            );
+            return;
+        }
+        let Some(m) = module() else {
+            host_log(
+                LogLevel::Error,
+                "syscollector_init_sync: call syscollector_init first; synchronization stays disabled",
+            );
+            return;
+        };
+        let logger: crate::Logger = Arc::new(host_log);
+        let config = SyncConfig {
+            module: module_name,
+            db_path: db.clone(),
+            db_path_vd: db_vd.clone(),
+            end_delay: std::time::Duration::from_secs(u64::from(sync_end_delay)),
+            timeout: std::time::Duration::from_secs(u64::from(timeout)),
+            retries,
+            max_eps,
+            integrity_interval,
+        };
+        let transport_log = logger.clone();
+        let transport = move |name: &str| -> Arc<dyn Transport> {
+            Arc::new(mq::MqTransport::new(funcs, name, transport_log.clone()))
+        };
+        match InventorySync::open(config, &transport, Arc::new(metadata::current), logger) {
+            Ok(sync) => {
+                m.attach_sync(Arc::new(sync));
+                host_log(
+                    LogLevel::Info,
+                    &format!(
+                        "Syscollector sync protocol initialized successfully with database: {}",
+                        db.display()
+                    ),
+                );
+                host_log(
+                    LogLevel::Debug,
+                    &format!("Integrity interval set to {integrity_interval} seconds"),
+                );
+            }
+            Err(e) => host_log(
+                LogLevel::Error,
+                &format!("Failed to initialize Syscollector sync protocol: {e}"),
+            ),
+        }
     })
 }
 
@@ -281,8 +332,16 @@ pub extern "C" fn syscollector_sync_module(mode: Mode_t) -> bool {
             );
             return false;
         }
-        sync_not_initialized("syscollector_sync_module");
-        false
+        let Some(m) = module() else {
+            sync_not_initialized("syscollector_sync_module");
+            return false;
+        };
+        let mode = if mode == ModeKind::MODE_FULL as Mode_t {
+            crate::sync_protocol::Mode::ModuleFull
+        } else {
+            crate::sync_protocol::Mode::ModuleDelta
+        };
+        m.sync_module(mode)
     })
 }
 
@@ -299,23 +358,27 @@ pub unsafe extern "C" fn syscollector_persist_diff(
     version: u64,
 ) {
     guard("syscollector_persist_diff", (), || {
-        let _ = version;
-        if id.is_null() || index.is_null() || data.is_null() {
+        let (Some(id), Some(index), Some(data)) = (c_text(id), c_text(index), c_text(data)) else {
             host_log(LogLevel::Error, "syscollector_persist_diff: NULL argument");
             return;
-        }
-        if crate::inventory::Operation::from_raw(operation).is_none() {
+        };
+        let Some(op) = Operation::from_raw(operation) else {
             host_log(
                 LogLevel::Error,
                 &format!("syscollector_persist_diff: invalid operation {operation}"),
             );
             return;
+        };
+        match module() {
+            Some(m) => m.persist_diff(&id, op, &index, &data, version),
+            None => sync_not_initialized("syscollector_persist_diff"),
         }
-        sync_not_initialized("syscollector_persist_diff");
     })
 }
 
-fn parse_response(export: &str, data: *const u8, length: usize) -> bool {
+/// # Safety
+/// `data` is NULL or points to `length` readable bytes.
+unsafe fn parse_response(export: &str, data: *const u8, length: usize, vd: bool) -> bool {
     if data.is_null() || length == 0 {
         host_log(
             LogLevel::Error,
@@ -323,8 +386,21 @@ fn parse_response(export: &str, data: *const u8, length: usize) -> bool {
         );
         return false;
     }
-    sync_not_initialized(export);
-    false
+    let Some(m) = module() else {
+        sync_not_initialized(export);
+        return false;
+    };
+    if m.sync().is_none() {
+        sync_not_initialized(export);
+        return false;
+    }
+    // SAFETY: the caller guarantees `length` readable bytes at `data`.
+    let buf = std::slice::from_raw_parts(data, length);
+    if vd {
+        m.parse_response_vd(buf)
+    } else {
+        m.parse_response(buf)
+    }
 }
 
 /// Hands one manager reply (raw FlatBuffer) to the regular sync instance.
@@ -334,7 +410,7 @@ fn parse_response(export: &str, data: *const u8, length: usize) -> bool {
 #[no_mangle]
 pub unsafe extern "C" fn syscollector_parse_response(data: *const u8, length: usize) -> bool {
     guard("syscollector_parse_response", false, || {
-        parse_response("syscollector_parse_response", data, length)
+        parse_response("syscollector_parse_response", data, length, false)
     })
 }
 
@@ -345,7 +421,7 @@ pub unsafe extern "C" fn syscollector_parse_response(data: *const u8, length: us
 #[no_mangle]
 pub unsafe extern "C" fn syscollector_parse_response_vd(data: *const u8, length: usize) -> bool {
     guard("syscollector_parse_response_vd", false, || {
-        parse_response("syscollector_parse_response_vd", data, length)
+        parse_response("syscollector_parse_response_vd", data, length, true)
     })
 }
 
@@ -366,8 +442,27 @@ pub unsafe extern "C" fn syscollector_notify_data_clean(
             );
             return false;
         }
-        sync_not_initialized("syscollector_notify_data_clean");
-        false
+        let mut list = Vec::new();
+        for i in 0..indices_count {
+            // SAFETY: the caller guarantees `indices_count` readable pointers.
+            if let Some(index) = c_text(*indices.add(i)) {
+                list.push(index);
+            }
+        }
+        if list.is_empty() {
+            host_log(
+                LogLevel::Error,
+                "syscollector_notify_data_clean: every index is NULL",
+            );
+            return false;
+        }
+        match module() {
+            Some(m) => m.notify_data_clean(&list),
+            None => {
+                sync_not_initialized("syscollector_notify_data_clean");
+                false
+            }
+        }
     })
 }
 
@@ -422,7 +517,10 @@ pub unsafe extern "C" fn syscollector_query(
                 ));
             };
             let m = module();
-            Some(query::answer(m.as_deref(), &(), q))
+            Some(match m.as_deref() {
+                Some(inv) => query::answer(Some(inv), inv, q),
+                None => query::answer(None, &(), q),
+            })
         },
     );
     let Some(answer) = answer else {
@@ -462,7 +560,8 @@ pub extern "C" fn syscollector_unlock_scan_mutex() {
 /// Runs the integrity check of every table whose interval has elapsed.
 #[no_mangle]
 pub extern "C" fn syscollector_run_recovery_process() {
-    guard("syscollector_run_recovery_process", (), || {
-        sync_not_initialized("syscollector_run_recovery_process")
+    guard("syscollector_run_recovery_process", (), || match module() {
+        Some(m) => m.run_recovery(),
+        None => sync_not_initialized("syscollector_run_recovery_process"),
     })
 }

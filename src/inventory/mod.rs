@@ -10,18 +10,21 @@
 pub mod ecs;
 pub mod events;
 pub mod query;
+pub mod recovery;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::dbsync::{schema, Change, DbError, DbSync, SyncStats, TableDef};
 use crate::sysinfo::{CollectError, SysInfo};
 use crate::{LogLevel, Logger, Row};
 pub use events::{Operation, Stateful};
+pub use sync::{InventorySync, SyncConfig};
 
 /// A collector that hands its rows one at a time to a callback.
 type StreamingCollector<'a> = dyn Fn(&mut dyn FnMut(Row)) -> Result<(), CollectError> + 'a;
@@ -192,16 +195,27 @@ pub struct Inventory {
     scan_mutex: Mutex<()>,
     externally_locked: AtomicBool,
     paused: AtomicBool,
-    scanning: Mutex<bool>,
+    /// Scans and syncs running now; `pause` waits until it is 0.
+    busy: Mutex<u32>,
     scan_done: Condvar,
+    sync: RwLock<Option<Arc<InventorySync>>>,
 }
 
-/// Clears the `scanning` flag and wakes pause waiters however a scan ends.
-struct ScanningGuard<'a>(&'a Inventory);
+/// Counts a running scan or sync and wakes pause waiters however it ends.
+struct BusyGuard<'a>(&'a Inventory);
 
-impl Drop for ScanningGuard<'_> {
+impl<'a> BusyGuard<'a> {
+    fn new(inv: &'a Inventory) -> Self {
+        *inv.busy.lock() += 1;
+        BusyGuard(inv)
+    }
+}
+
+impl Drop for BusyGuard<'_> {
     fn drop(&mut self) {
-        *self.0.scanning.lock() = false;
+        let mut busy = self.0.busy.lock();
+        *busy = busy.saturating_sub(1);
+        drop(busy);
         self.0.scan_done.notify_all();
     }
 }
@@ -237,8 +251,9 @@ impl Inventory {
             scan_mutex: Mutex::new(()),
             externally_locked: AtomicBool::new(false),
             paused: AtomicBool::new(false),
-            scanning: Mutex::new(false),
+            busy: Mutex::new(0),
             scan_done: Condvar::new(),
+            sync: RwLock::new(None),
         })
     }
 
@@ -258,10 +273,6 @@ impl Inventory {
 
     /// Runs the scan loop in the calling thread until [`stop`](Self::stop).
     pub fn run(&self) {
-        if self.cfg.collectors.none() {
-            self.log(LogLevel::Info, "All collectors are disabled. Exiting...");
-            return;
-        }
         let interval = if self.cfg.interval == 0 {
             self.log(
                 LogLevel::Warning,
@@ -272,6 +283,20 @@ impl Inventory {
             self.cfg.interval
         };
         self.log(LogLevel::Info, "Module started.");
+        if let Some(sync) = self.sync() {
+            sync.reset();
+        }
+        self.clean_disabled_collectors();
+        if self.cfg.collectors.none() {
+            self.log(LogLevel::Info, "All collectors are disabled. Exiting...");
+            return;
+        }
+        if !self.vd_enabled() {
+            self.log(
+                LogLevel::Warning,
+                "Vulnerability Detector synchronization is disabled. No packages or OS scanning is enabled in the configuration.",
+            );
+        }
         if self.cfg.scan_on_start && !self.is_stopping() {
             self.scan_when_unlocked();
         }
@@ -327,6 +352,57 @@ impl Inventory {
         *self.stopping.lock() = true;
         self.wake.notify_all();
         self.scan_done.notify_all();
+        if let Some(sync) = self.sync() {
+            sync.stop();
+        }
+    }
+
+    /// Connects the sync protocol instances (`syscollector_init_sync`).
+    pub fn attach_sync(&self, sync: Arc<InventorySync>) {
+        *self.sync.write() = Some(sync);
+    }
+
+    /// The sync protocol instances, when initialised.
+    pub fn sync(&self) -> Option<Arc<InventorySync>> {
+        self.sync.read().clone()
+    }
+
+    /// Whether vulnerability-detector synchronisation applies (packages and OS collected).
+    pub fn vd_enabled(&self) -> bool {
+        self.cfg.collectors.packages && self.cfg.collectors.os
+    }
+
+    /// Runs a sync session of both instances (`syscollector_sync_module`).
+    pub fn sync_module(&self, mode: crate::sync_protocol::Mode) -> bool {
+        if self.is_paused() {
+            self.log(
+                LogLevel::Debug,
+                "Syscollector module is paused, skipping synchronization",
+            );
+            return false;
+        }
+        let Some(sync) = self.sync() else {
+            self.log(
+                LogLevel::Warning,
+                "Inventory synchronization is not initialized",
+            );
+            return false;
+        };
+        let _busy = BusyGuard::new(self);
+        self.log(LogLevel::Debug, "Syscollector synchronization started.");
+        let ok = sync.synchronize(mode, self.vd_enabled());
+        if ok {
+            self.log(
+                LogLevel::Info,
+                "Syscollector synchronization process finished successfully.",
+            );
+        } else {
+            self.log(
+                LogLevel::Warning,
+                "Syscollector synchronization process failed.",
+            );
+        }
+        ok
     }
 
     /// Blocks scans until [`unlock_scan`](Self::unlock_scan); waits for a running scan.
@@ -355,12 +431,12 @@ impl Inventory {
     pub fn pause(&self) -> bool {
         self.log(LogLevel::Debug, "Syscollector module pause requested");
         self.paused.store(true, Ordering::SeqCst);
-        let mut scanning = self.scanning.lock();
-        while *scanning && !self.is_stopping() {
+        let mut busy = self.busy.lock();
+        while *busy > 0 && !self.is_stopping() {
             self.scan_done
-                .wait_for(&mut scanning, Duration::from_millis(200));
+                .wait_for(&mut busy, Duration::from_millis(200));
         }
-        drop(scanning);
+        drop(busy);
         if self.is_stopping() {
             self.log(
                 LogLevel::Warning,
@@ -395,8 +471,7 @@ impl Inventory {
             );
             return report;
         }
-        *self.scanning.lock() = true;
-        let _scanning = ScanningGuard(self);
+        let _busy = BusyGuard::new(self);
         self.log(LogLevel::Info, "Starting evaluation.");
         let c = self.cfg.collectors;
         let p = &*self.provider;
@@ -446,6 +521,9 @@ impl Inventory {
                 p.browser_extensions()
             });
         }
+        if self.vd_enabled() && !self.is_stopping() {
+            self.vd_data_context();
+        }
         self.notify.store(true, Ordering::SeqCst);
         self.log(LogLevel::Info, "Evaluation finished.");
         report
@@ -480,6 +558,10 @@ impl Inventory {
             Err(e) => return self.collect_failed(table.name, &e),
         };
         let mut db = self.db.lock();
+        let sync = self.sync();
+        if let Some(s) = &sync {
+            s.begin_batch();
+        }
         let result = (|| {
             let mut txn = db.begin(table)?;
             let mut emit = |c: Change| self.emit(table, &c);
@@ -489,8 +571,15 @@ impl Inventory {
                 }
                 self.push_row(&mut txn, table, row, &mut emit)?;
             }
-            txn.finish(&mut emit).map(Some)
+            txn.finish_with(&mut emit, &mut || self.flush_queues(&sync))
+                .map(Some)
         })();
+        if let Err(e) = self.flush_queues(&sync) {
+            self.log(
+                LogLevel::Error,
+                &format!("Cannot store sync differences: {e}"),
+            );
+        }
         self.finish_table(report, table, start, result);
     }
 
@@ -509,6 +598,10 @@ impl Inventory {
             &format!("Starting {} scan", table.name),
         );
         let mut db = self.db.lock();
+        let sync = self.sync();
+        if let Some(s) = &sync {
+            s.begin_batch();
+        }
         let result = (|| {
             let mut txn = db.begin(table)?;
             let mut emit = |c: Change| self.emit(table, &c);
@@ -528,14 +621,30 @@ impl Inventory {
                 return Ok(None);
             }
             match collected {
-                Ok(()) => txn.finish(&mut emit).map(Some),
+                Ok(()) => txn
+                    .finish_with(&mut emit, &mut || self.flush_queues(&sync))
+                    .map(Some),
                 Err(e) => {
                     self.collect_failed(table.name, &e);
                     Ok(None)
                 }
             }
         })();
+        if let Err(e) = self.flush_queues(&sync) {
+            self.log(
+                LogLevel::Error,
+                &format!("Cannot store sync differences: {e}"),
+            );
+        }
         self.finish_table(report, table, start, result);
+    }
+
+    /// Commits the sync queues' grouped writes (before the scan's own commit).
+    fn flush_queues(&self, sync: &Option<Arc<InventorySync>>) -> Result<(), String> {
+        match sync {
+            Some(s) => s.flush(),
+            None => Ok(()),
+        }
     }
 
     fn push_row(
@@ -605,8 +714,11 @@ impl Inventory {
         f(&mut self.db.lock())
     }
 
-    /// Deletes the inventory database file and starts again from an empty one.
+    /// Deletes the sync queues and the inventory database; both start again empty.
     pub fn delete_database(&self) {
+        if let Some(sync) = self.sync() {
+            sync.delete_databases();
+        }
         let mut db = self.db.lock();
         let path: Option<PathBuf> = db.path().map(Path::to_path_buf);
         match path {

@@ -39,6 +39,16 @@ impl Flusher for () {
     }
 }
 
+impl Flusher for Inventory {
+    fn flush(&self) -> Option<bool> {
+        let sync = self.sync()?;
+        Some(sync.regular.synchronize(
+            crate::sync_protocol::Mode::ModuleDelta,
+            crate::sync_protocol::SyncOption::Sync,
+        ))
+    }
+}
+
 /// Answers one query.
 pub fn answer(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> String {
     let log = |level, msg: &str| {

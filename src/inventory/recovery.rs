@@ -1,0 +1,359 @@
+//! What the module does with the sync protocol beyond queuing differences: integrity
+//! checks and full resends, cleaning up after disabled collectors, and the context
+//! documents the vulnerability detector needs.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::events::{self, Operation};
+use super::Inventory;
+use crate::dbsync::schema::{self, TableDef, TABLES};
+use crate::sync_protocol::{Item, SyncOption};
+use crate::LogLevel;
+
+/// Index telling the manager to drop vulnerability results when OS or packages go away.
+pub const VULNERABILITIES_INDEX: &str = "wazuh-states-vulnerabilities";
+/// Pause between two DataClean attempts for disabled collectors.
+const DATA_CLEAN_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Inventory {
+    /// Queues one stateful difference (`syscollector_persist_diff`).
+    pub fn persist_diff(
+        &self,
+        id: &str,
+        operation: Operation,
+        index: &str,
+        data: &str,
+        version: u64,
+    ) {
+        match self.sync() {
+            Some(s) => s.persist(id, operation, index, data, version),
+            None => self.log(
+                LogLevel::Debug,
+                "Inventory synchronization is not initialized; difference not queued",
+            ),
+        }
+    }
+
+    /// Hands a manager reply to the regular instance.
+    pub fn parse_response(&self, buf: &[u8]) -> bool {
+        self.sync().is_some_and(|s| s.regular.parse_response(buf))
+    }
+
+    /// Hands a manager reply to the vulnerability-detector instance.
+    pub fn parse_response_vd(&self, buf: &[u8]) -> bool {
+        self.sync().is_some_and(|s| s.vd.parse_response(buf))
+    }
+
+    /// Tells the manager that `indices` are gone (`syscollector_notify_data_clean`).
+    pub fn notify_data_clean(&self, indices: &[String]) -> bool {
+        match self.sync() {
+            Some(s) => s.regular.notify_data_clean(indices, SyncOption::Sync),
+            None => {
+                self.log(
+                    LogLevel::Error,
+                    "Sync protocol not initialized, cannot notify data clean",
+                );
+                false
+            }
+        }
+    }
+
+    /// Indices of disabled collectors whose tables still hold rows.
+    pub fn disabled_indices_with_data(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut vd_added = false;
+        self.with_db(|db| {
+            for t in TABLES {
+                if self.cfg.collectors.enabled(t) || db.count(t).unwrap_or(0) == 0 {
+                    continue;
+                }
+                out.push(t.index.to_string());
+                if t.vd && !vd_added {
+                    out.push(VULNERABILITIES_INDEX.to_string());
+                    vd_added = true;
+                }
+            }
+        });
+        out
+    }
+
+    /// At start: tell the manager about disabled collectors' data, then drop it locally.
+    /// Retries every minute (until stopped when every collector is disabled, else up to the
+    /// configured retries); without success the data stays, to be cleaned another time.
+    pub(crate) fn clean_disabled_collectors(&self) {
+        let indices = self.disabled_indices_with_data();
+        if indices.is_empty() {
+            self.log(
+                LogLevel::Debug,
+                "No disabled collectors indices with data to notify for cleanup",
+            );
+            return;
+        }
+        self.log(
+            LogLevel::Info,
+            &format!(
+                "Disabled collectors indices with data detected: {}",
+                indices.join(", ")
+            ),
+        );
+        let all_disabled = self.cfg.collectors.none();
+        let retries = self.sync().map(|s| s.config.retries.max(1)).unwrap_or(1);
+        let mut attempt = 0;
+        let ok = loop {
+            attempt += 1;
+            if self.notify_data_clean(&indices) {
+                break true;
+            }
+            if self.is_stopping() || !(all_disabled || attempt < retries) {
+                break false;
+            }
+            self.log(
+                LogLevel::Warning,
+                &format!(
+                    "Syscollector data clean notification failed, retry in {} seconds.",
+                    DATA_CLEAN_RETRY_WAIT.as_secs()
+                ),
+            );
+            let until = Instant::now() + DATA_CLEAN_RETRY_WAIT;
+            let mut stopping = self.stopping.lock();
+            while !*stopping && Instant::now() < until {
+                self.wake.wait_until(&mut stopping, until);
+            }
+            if *stopping {
+                break false;
+            }
+        };
+        if !ok {
+            self.log(
+                LogLevel::Warning,
+                "Syscollector data clean notification for disabled collectors failed, proceeding without deleting data.",
+            );
+            return;
+        }
+        self.log(
+            LogLevel::Info,
+            "Syscollector data clean notification for disabled collectors sent successfully, proceeding to delete data.",
+        );
+        if all_disabled {
+            self.log(
+                LogLevel::Info,
+                "All collectors are disabled. Deleting entire database.",
+            );
+            self.delete_database();
+            return;
+        }
+        self.with_db(|db| {
+            for index in &indices {
+                if let Some(t) = schema::table_for_index(index) {
+                    if let Err(e) = db.clear_table(t) {
+                        self.log(
+                            LogLevel::Error,
+                            &format!("Error clearing table {}: {e}", t.name),
+                        );
+                    }
+                }
+            }
+        });
+    }
+
+    /// After a scan: queue, as DataContext of the VD instance, the documents the
+    /// vulnerability detector needs to evaluate the pending differences (all packages when
+    /// the OS changed, the OS when packages changed), skipping those already queued.
+    pub(crate) fn vd_data_context(&self) {
+        let Some(sync) = self.sync() else {
+            return;
+        };
+        if !sync.vd_first_sync_done() {
+            return;
+        }
+        let vd = &sync.vd;
+        if let Err(e) = vd.queue().clear_data_context() {
+            self.log(
+                LogLevel::Error,
+                &format!("Failed to clear DataContext items: {e}"),
+            );
+            return;
+        }
+        let pending = match vd.queue().fetch_pending(true) {
+            Ok(p) => p,
+            Err(e) => {
+                self.log(
+                    LogLevel::Error,
+                    &format!("Failed to fetch pending items: {e}"),
+                );
+                return;
+            }
+        };
+        if pending.is_empty() {
+            return;
+        }
+        let mut queued: HashMap<&str, HashSet<&str>> = HashMap::new();
+        let mut wanted: BTreeSet<&'static str> = BTreeSet::new();
+        for item in &pending {
+            queued
+                .entry(item.index.as_str())
+                .or_default()
+                .insert(item.id.as_str());
+            if item.index == schema::OS.index && item.operation != Operation::Delete {
+                wanted.insert(schema::PACKAGES.name);
+            } else if item.index == schema::PACKAGES.index && item.operation != Operation::Delete {
+                wanted.insert(schema::OS.name);
+            }
+        }
+        let mut total = 0usize;
+        for name in wanted {
+            let Some(t) = schema::table(name) else {
+                continue;
+            };
+            let rows = self.with_db(|db| db.select_all(t)).unwrap_or_default();
+            let skip = queued.get(t.index);
+            let mut items = Vec::new();
+            for row in &rows {
+                let st = events::stateful(t, row, Operation::Modify);
+                if skip.is_some_and(|s| s.contains(st.id.as_str())) {
+                    continue;
+                }
+                let mut item = Item::new(
+                    st.id,
+                    Operation::Modify,
+                    t.index,
+                    serde_json::Value::Object(st.document).to_string(),
+                    0,
+                );
+                item.is_data_context = true;
+                items.push(item);
+            }
+            total += items.len();
+            if let Err(e) = vd.queue().submit_all(items) {
+                self.log(
+                    LogLevel::Error,
+                    &format!("Failed to persist DataContext from {}: {e}", t.name),
+                );
+            }
+        }
+        self.log(
+            LogLevel::Debug,
+            &format!(
+                "VD DataContext complete: {total} items for {} DataValues",
+                pending.len()
+            ),
+        );
+    }
+
+    /// Integrity check of every enabled table whose interval elapsed
+    /// (`syscollector_run_recovery_process`): on a checksum mismatch the table's versions
+    /// are raised and the whole table is sent again in a FULL session.
+    pub fn run_recovery(&self) {
+        let Some(sync) = self.sync() else {
+            self.log(
+                LogLevel::Warning,
+                "Inventory synchronization is not initialized; no integrity check",
+            );
+            return;
+        };
+        let interval = i64::from(sync.config.integrity_interval);
+        for t in TABLES {
+            if !self.cfg.collectors.enabled(t) || self.is_stopping() {
+                continue;
+            }
+            if !self.interval_elapsed(t, interval) {
+                continue;
+            }
+            self.log(
+                LogLevel::Debug,
+                &format!("Starting integrity validation process for {}", t.name),
+            );
+            let checksum = match self.with_db(|db| db.table_checksum(t)) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.log(
+                        LogLevel::Error,
+                        &format!("Cannot compute checksum of {}: {e}", t.name),
+                    );
+                    continue;
+                }
+            };
+            if sync.regular.requires_full_sync(t.index, &checksum) {
+                self.log(
+                    LogLevel::Debug,
+                    &format!(
+                        "Checksum mismatch detected for index {} full sync required",
+                        t.name
+                    ),
+                );
+                if !self.resend_table(t) {
+                    return;
+                }
+            }
+            if let Err(e) = self.with_db(|db| db.set_last_sync_time(t, now_secs())) {
+                self.log(
+                    LogLevel::Error,
+                    &format!("Cannot record the integrity check of {}: {e}", t.name),
+                );
+            }
+        }
+    }
+
+    fn interval_elapsed(&self, t: &'static TableDef, interval: i64) -> bool {
+        let last = self.with_db(|db| db.last_sync_time(t)).unwrap_or(0);
+        let now = now_secs();
+        if last == 0 {
+            // First time: start counting now, check after one interval.
+            let _ = self.with_db(|db| db.set_last_sync_time(t, now));
+            return false;
+        }
+        now - last >= interval
+    }
+
+    fn resend_table(&self, t: &'static TableDef) -> bool {
+        let Some(sync) = self.sync() else {
+            return false;
+        };
+        let rows = match self.with_db(|db| {
+            db.increase_versions(t)?;
+            db.select_all(t)
+        }) {
+            Ok(r) => r,
+            Err(e) => {
+                self.log(
+                    LogLevel::Error,
+                    &format!("Couldn't update version for every entry in {}: {e}", t.name),
+                );
+                return false;
+            }
+        };
+        sync.regular.clear_in_memory();
+        for row in &rows {
+            let st = events::stateful(t, row, Operation::Create);
+            sync.regular.persist_in_memory(Item::new(
+                st.id,
+                Operation::Create,
+                t.index,
+                serde_json::Value::Object(st.document).to_string(),
+                st.version,
+            ));
+        }
+        self.log(
+            LogLevel::Debug,
+            &format!("Persisted {} recovery items in memory", rows.len()),
+        );
+        let ok = self.sync_module(crate::sync_protocol::Mode::ModuleFull);
+        self.log(
+            LogLevel::Debug,
+            if ok {
+                "Recovery completed successfully"
+            } else {
+                "Recovery synchronization failed, will retry later"
+            },
+        );
+        true
+    }
+}

@@ -1,0 +1,185 @@
+//! The module's two sync protocol instances and the policy around them.
+//!
+//! Documents of the system, packages and hotfixes indices feed the vulnerability detector
+//! and travel through their own instance (`<module>_vd`, its own queue), which announces
+//! itself with `VDFirst` until its first successful session and `VDSync` afterwards (a flag
+//! file next to its queue remembers that across restarts). Everything else goes through
+//! the regular instance.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dbsync::schema;
+use crate::sync_protocol::{
+    Item, MetadataSource, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol, Transport,
+};
+use crate::{LogLevel, Logger};
+
+/// What `syscollector_init_sync` configures.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub module: String,
+    pub db_path: PathBuf,
+    pub db_path_vd: PathBuf,
+    pub end_delay: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub max_eps: usize,
+    /// Seconds between integrity checks of a table.
+    pub integrity_interval: u32,
+}
+
+/// The regular and vulnerability-detector instances.
+pub struct InventorySync {
+    pub regular: SyncProtocol,
+    pub vd: SyncProtocol,
+    vd_flag: PathBuf,
+    pub config: SyncConfig,
+    log: Logger,
+}
+
+/// True for the indices the vulnerability-detector instance carries.
+pub fn is_vd_index(index: &str) -> bool {
+    schema::table_for_index(index).is_some_and(|t| t.vd)
+}
+
+impl InventorySync {
+    /// Opens both queues; `transport` gives the transport of a module name.
+    pub fn open(
+        config: SyncConfig,
+        transport: &dyn Fn(&str) -> Arc<dyn Transport>,
+        metadata: MetadataSource,
+        log: Logger,
+    ) -> Result<InventorySync, crate::sync_protocol::queue::QueueError> {
+        let vd_module = format!("{}_vd", config.module);
+        let settings = |module: &str| Settings {
+            module: module.to_string(),
+            timeout: config.timeout,
+            retries: config.retries,
+            max_eps: config.max_eps,
+            end_delay: config.end_delay,
+        };
+        let qlog = |l: Logger| move |m: &str| l(LogLevel::Warning, m);
+        let regular_queue = PersistentQueue::open(&config.db_path, &qlog(log.clone()))?;
+        let vd_queue = PersistentQueue::open(&config.db_path_vd, &qlog(log.clone()))?;
+        let vd_log: Logger = {
+            let log = log.clone();
+            let prefix = format!("{vd_module}: ");
+            Arc::new(move |l, m| log(l, &format!("{prefix}{m}")))
+        };
+        let vd_flag = config
+            .db_path_vd
+            .parent()
+            .map(|d| d.join(".vd_first_sync_done"))
+            .unwrap_or_else(|| PathBuf::from(".vd_first_sync_done"));
+        Ok(InventorySync {
+            regular: SyncProtocol::new(
+                settings(&config.module),
+                regular_queue,
+                transport(&config.module),
+                metadata.clone(),
+                log.clone(),
+            ),
+            vd: SyncProtocol::new(
+                settings(&vd_module),
+                vd_queue,
+                transport(&vd_module),
+                metadata,
+                vd_log,
+            ),
+            vd_flag,
+            config,
+            log,
+        })
+    }
+
+    /// The instance that carries `index`.
+    pub fn instance_for(&self, index: &str) -> &SyncProtocol {
+        if is_vd_index(index) {
+            &self.vd
+        } else {
+            &self.regular
+        }
+    }
+
+    /// Queues one stateful difference in the right instance.
+    pub fn persist(
+        &self,
+        id: &str,
+        operation: crate::inventory::Operation,
+        index: &str,
+        data: &str,
+        version: u64,
+    ) {
+        self.instance_for(index)
+            .persist(Item::new(id, operation, index, data, version), false);
+    }
+
+    /// Starts grouping queue writes (one transaction per table scan).
+    pub fn begin_batch(&self) {
+        self.regular.queue().begin_batch();
+        self.vd.queue().begin_batch();
+    }
+
+    /// Commits grouped queue writes.
+    pub fn flush(&self) -> Result<(), String> {
+        self.regular.queue().flush().map_err(|e| e.to_string())?;
+        self.vd.queue().flush().map_err(|e| e.to_string())
+    }
+
+    /// Whether the vulnerability detector already had its first synchronisation.
+    pub fn vd_first_sync_done(&self) -> bool {
+        self.vd_flag.exists()
+    }
+
+    /// Runs a session on both instances; `vd_enabled` is whether packages and OS are
+    /// collected (otherwise the VD instance uses the plain option).
+    pub fn synchronize(&self, mode: Mode, vd_enabled: bool) -> bool {
+        let regular = self.regular.synchronize(mode, SyncOption::Sync);
+        let first_done = self.vd_first_sync_done();
+        let option = if !vd_enabled {
+            SyncOption::Sync
+        } else if first_done {
+            SyncOption::VdSync
+        } else {
+            SyncOption::VdFirst
+        };
+        let vd = self.vd.synchronize(mode, option);
+        if vd && !first_done && vd_enabled {
+            match std::fs::write(&self.vd_flag, b"1") {
+                Ok(()) => (self.log)(LogLevel::Info, "VD first sync completed, flag file created"),
+                Err(e) => (self.log)(
+                    LogLevel::Error,
+                    &format!(
+                        "Failed to create VD flag file {}: {e}",
+                        self.vd_flag.display()
+                    ),
+                ),
+            }
+        }
+        regular && vd
+    }
+
+    /// Stops both instances' waits.
+    pub fn stop(&self) {
+        self.regular.stop();
+        self.vd.stop();
+    }
+
+    /// Allows sessions again.
+    pub fn reset(&self) {
+        self.regular.reset();
+        self.vd.reset();
+    }
+
+    /// Deletes both queues (they start again empty) and the VD flag.
+    pub fn delete_databases(&self) {
+        for p in [&self.regular, &self.vd] {
+            if let Err(e) = p.queue().delete_database() {
+                (self.log)(LogLevel::Error, &format!("Failed to delete database: {e}"));
+            }
+        }
+        let _ = std::fs::remove_file(&self.vd_flag);
+    }
+}
