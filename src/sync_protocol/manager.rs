@@ -23,6 +23,31 @@ pub struct Store {
 }
 
 impl Store {
+    /// Applies one change.
+    pub fn apply(&mut self, op: &StoreOp) {
+        match op {
+            StoreOp::Upsert {
+                index,
+                id,
+                version,
+                doc,
+            } => {
+                self.indices
+                    .entry(index.clone())
+                    .or_default()
+                    .insert(id.clone(), (*version, doc.clone()));
+            }
+            StoreOp::Delete { index, id } => {
+                if let Some(docs) = self.indices.get_mut(index) {
+                    docs.remove(id);
+                }
+            }
+            StoreOp::ClearIndex { index } => {
+                self.indices.remove(index);
+            }
+        }
+    }
+
     /// The checksum the agent computes for a table: SHA-1 of the concatenated row
     /// checksums in ascending order; here read from each document's `checksum.hash.sha1`.
     pub fn checksum(&self, index: &str) -> String {
@@ -53,13 +78,33 @@ struct Session {
     end_seen: bool,
 }
 
-/// A session the manager applied (for logs and tests).
+/// One change a completed session made to a module's store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreOp {
+    Upsert {
+        index: String,
+        id: String,
+        version: u64,
+        doc: Value,
+    },
+    Delete {
+        index: String,
+        id: String,
+    },
+    /// Every document of the index is gone (DataClean, or the start of a FULL resend).
+    ClearIndex {
+        index: String,
+    },
+}
+
+/// A session the manager applied, with what it changed, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completed {
     pub session: u64,
     pub module: String,
     pub mode: Mode,
     pub messages: usize,
+    pub ops: Vec<StoreOp>,
 }
 
 /// Session handling of one manager.
@@ -182,6 +227,7 @@ impl Manager {
         let module = s.start.module.clone();
         let store = self.stores.entry(module.clone()).or_default();
         let mut status = Status::Ok;
+        let mut ops = Vec::new();
         if s.start.mode == Mode::ModuleCheck {
             for (index, checksum) in &s.checksums {
                 if store.checksum(index) != *checksum {
@@ -191,7 +237,9 @@ impl Manager {
         } else {
             if s.start.mode == Mode::ModuleFull {
                 for index in &s.start.indices {
-                    store.indices.remove(index);
+                    ops.push(StoreOp::ClearIndex {
+                        index: index.clone(),
+                    });
                 }
             }
             for m in s.received.values() {
@@ -203,20 +251,27 @@ impl Manager {
                         version,
                         data,
                         ..
-                    } => {
-                        let docs = store.indices.entry(index.clone()).or_default();
-                        if *delete {
-                            docs.remove(id);
-                        } else {
-                            let doc = serde_json::from_slice(data).unwrap_or(Value::Null);
-                            docs.insert(id.clone(), (*version, doc));
+                    } => ops.push(if *delete {
+                        StoreOp::Delete {
+                            index: index.clone(),
+                            id: id.clone(),
                         }
-                    }
-                    Message::DataClean { index, .. } => {
-                        store.indices.remove(index);
-                    }
+                    } else {
+                        StoreOp::Upsert {
+                            index: index.clone(),
+                            id: id.clone(),
+                            version: *version,
+                            doc: serde_json::from_slice(data).unwrap_or(Value::Null),
+                        }
+                    }),
+                    Message::DataClean { index, .. } => ops.push(StoreOp::ClearIndex {
+                        index: index.clone(),
+                    }),
                     _ => {}
                 }
+            }
+            for op in &ops {
+                store.apply(op);
             }
         }
         self.completed.push(Completed {
@@ -224,6 +279,7 @@ impl Manager {
             module,
             mode: s.start.mode,
             messages: s.received.len(),
+            ops,
         });
         vec![Message::EndAck { status, session }]
     }

@@ -5,9 +5,11 @@
 //! * [`session`]: one protocol instance driving sessions over a [`session::Transport`];
 //! * [`manager`] and [`loopback`]: the manager's side, to test against and to run locally.
 
+pub mod framing;
 pub mod loopback;
 pub mod manager;
 pub mod queue;
+pub mod server;
 pub mod session;
 pub mod wire;
 

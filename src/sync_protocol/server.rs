@@ -1,0 +1,356 @@
+//! The reference manager as a server: a Unix socket, the [`Manager`] sessions, a SQLite
+//! store and an events log, with network faults for tests.
+//!
+//! Agents connect and send [`Frame`]s. Sync frames go to the session logic; every
+//! completed session is written to the store in one transaction (one row per document,
+//! keyed by module, index and id, as the indexer holds `wazuh-states-inventory-*`), and a
+//! session that never completes writes nothing. Stateless events are appended to the events
+//! log, one JSON object per line. Replies go back on the connection the request came from.
+
+use std::io::{BufWriter, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rusqlite::{params, Connection};
+
+use super::framing::{Frame, LOC_EVENT, LOC_SYNC};
+use super::loopback::Rng;
+use super::manager::{Manager, StoreOp};
+use super::wire::{Message, Status};
+
+/// Network faults, reproducible from `seed`.
+#[derive(Debug, Clone, Default)]
+pub struct NetFaults {
+    pub seed: u64,
+    /// Fraction of incoming sync messages dropped.
+    pub drop_in: f64,
+    /// Fraction of replies dropped.
+    pub drop_out: f64,
+    /// Fraction of replies sent twice.
+    pub duplicate_out: f64,
+    /// Fraction of replies held back and sent after the next one.
+    pub reorder_out: f64,
+    /// Delay before each reply.
+    pub delay: Duration,
+    /// Answer Offline to every session for this long after start.
+    pub offline_for: Duration,
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub socket: PathBuf,
+    /// The document store; `None` keeps it in memory only.
+    pub db: Option<PathBuf>,
+    /// Where stateless events are appended.
+    pub events: Option<PathBuf>,
+    pub faults: NetFaults,
+}
+
+/// The SQLite document store.
+pub struct DocStore {
+    conn: Connection,
+}
+
+impl DocStore {
+    /// Opens (or creates) the store.
+    pub fn open(path: &Path) -> rusqlite::Result<DocStore> {
+        let conn = Connection::open(path)?;
+        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS docs (module TEXT NOT NULL, idx TEXT NOT NULL, \
+             id TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL, \
+             PRIMARY KEY (module, idx, id)) WITHOUT ROWID;",
+        )?;
+        Ok(DocStore { conn })
+    }
+
+    /// Applies one completed session's changes in one transaction.
+    pub fn apply(&mut self, module: &str, ops: &[StoreOp]) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        for op in ops {
+            match op {
+                StoreOp::Upsert {
+                    index,
+                    id,
+                    version,
+                    doc,
+                } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO docs (module, idx, id, version, doc) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![
+                        module,
+                        index,
+                        id,
+                        *version as i64,
+                        doc.to_string()
+                    ])?;
+                }
+                StoreOp::Delete { index, id } => {
+                    tx.prepare_cached(
+                        "DELETE FROM docs WHERE module = ?1 AND idx = ?2 AND id = ?3",
+                    )?
+                    .execute(params![module, index, id])?;
+                }
+                StoreOp::ClearIndex { index } => {
+                    tx.prepare_cached("DELETE FROM docs WHERE module = ?1 AND idx = ?2")?
+                        .execute(params![module, index])?;
+                }
+            }
+        }
+        tx.commit()
+    }
+
+    /// Loads everything into a manager's in-memory stores.
+    pub fn load_into(&self, manager: &mut Manager) -> rusqlite::Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT module, idx, id, version, doc FROM docs")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (module, index, id, version, doc) = row?;
+            let doc = serde_json::from_str(&doc).unwrap_or(serde_json::Value::Null);
+            manager
+                .stores
+                .entry(module)
+                .or_default()
+                .apply(&StoreOp::Upsert {
+                    index,
+                    id,
+                    version: version as u64,
+                    doc,
+                });
+        }
+        Ok(())
+    }
+
+    /// Documents of `index` (all modules unless `module`), ordered by id.
+    pub fn dump(
+        &self,
+        index: &str,
+        module: Option<&str>,
+    ) -> rusqlite::Result<Vec<(String, String, u64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT module, id, version, doc FROM docs WHERE idx = ?1 \
+             AND (?2 IS NULL OR module = ?2) ORDER BY id, module",
+        )?;
+        let rows = stmt.query_map(params![index, module], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        rows.collect()
+    }
+}
+
+struct Shared {
+    manager: Manager,
+    store: Option<DocStore>,
+    events: Option<BufWriter<std::fs::File>>,
+    rng: Rng,
+    faults: NetFaults,
+    started: Instant,
+}
+
+/// Serves until `stop` is set (checked every 100 ms). Returns an error only when the
+/// socket cannot be bound.
+pub fn serve(
+    cfg: ServerConfig,
+    stop: Arc<AtomicBool>,
+    log: &(dyn Fn(&str) + Sync),
+) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(&cfg.socket);
+    let listener = UnixListener::bind(&cfg.socket)?;
+    listener.set_nonblocking(true)?;
+    let mut manager = Manager::new();
+    let store = match &cfg.db {
+        Some(p) => match DocStore::open(p) {
+            Ok(s) => {
+                if let Err(e) = s.load_into(&mut manager) {
+                    log(&format!("cannot load store {}: {e}", p.display()));
+                }
+                Some(s)
+            }
+            Err(e) => {
+                log(&format!("cannot open store {}: {e}", p.display()));
+                None
+            }
+        },
+        None => None,
+    };
+    let events = cfg.events.as_ref().and_then(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map(BufWriter::new)
+            .map_err(|e| log(&format!("cannot open events log {}: {e}", p.display())))
+            .ok()
+    });
+    let shared = Arc::new(Mutex::new(Shared {
+        manager,
+        store,
+        events,
+        rng: Rng::new(cfg.faults.seed),
+        faults: cfg.faults.clone(),
+        started: Instant::now(),
+    }));
+    std::thread::scope(|scope| {
+        while !stop.load(Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let shared = shared.clone();
+                    let stop = stop.clone();
+                    scope.spawn(move || connection(stream, shared, stop, log));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => {
+                    log(&format!("accept failed: {e}"));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    });
+    if let Some(ev) = shared.lock().events.as_mut() {
+        let _ = ev.flush();
+    }
+    let _ = std::fs::remove_file(&cfg.socket);
+    Ok(())
+}
+
+fn connection(
+    stream: UnixStream,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    log: &(dyn Fn(&str) + Sync),
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = std::io::BufReader::new(stream);
+    // A reply held back to be delivered after the next one (reordering fault).
+    let mut held: Option<Frame> = None;
+    while !stop.load(Ordering::SeqCst) {
+        let frame = match Frame::read_from(&mut reader) {
+            Ok(Some(f)) => f,
+            Ok(None) => return,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                // Nothing more is coming for now: a held reply must not wait forever.
+                if let Some(h) = held.take() {
+                    if h.write_to(&mut writer).is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+            Err(e) => {
+                log(&format!("connection closed: {e}"));
+                return;
+            }
+        };
+        let (replies, delay, reorder) = handle(&shared, frame, log);
+        for reply in replies {
+            if !delay.is_zero() {
+                std::thread::sleep(delay);
+            }
+            if reorder && held.is_none() {
+                held = Some(reply);
+                continue;
+            }
+            if reply.write_to(&mut writer).is_err() {
+                return;
+            }
+            if let Some(h) = held.take() {
+                if h.write_to(&mut writer).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The replies to one frame, the delay before each, and whether to hold one back.
+fn handle(
+    shared: &Arc<Mutex<Shared>>,
+    frame: Frame,
+    log: &(dyn Fn(&str) + Sync),
+) -> (Vec<Frame>, Duration, bool) {
+    let mut s = shared.lock();
+    if frame.loc == LOC_EVENT {
+        if let Some(ev) = s.events.as_mut() {
+            let _ = ev.write_all(&frame.payload);
+            let _ = ev.write_all(b"\n");
+            let _ = ev.flush();
+        }
+        return (Vec::new(), Duration::ZERO, false);
+    }
+    if frame.loc != LOC_SYNC {
+        return (Vec::new(), Duration::ZERO, false);
+    }
+    let msg = match Message::decode(&frame.payload) {
+        Ok(m) => m,
+        Err(e) => {
+            log(&format!(
+                "rejected a sync message from {}: {e}",
+                frame.location
+            ));
+            return (Vec::new(), Duration::ZERO, false);
+        }
+    };
+    let f = s.faults.clone();
+    if f.drop_in > 0.0 && s.rng.unit() < f.drop_in {
+        return (Vec::new(), Duration::ZERO, false);
+    }
+    let offline = !f.offline_for.is_zero() && s.started.elapsed() < f.offline_for;
+    s.manager.forced_status = offline.then_some(Status::Offline);
+    let replies = s.manager.handle(msg);
+    let completed = std::mem::take(&mut s.manager.completed);
+    for c in completed {
+        if let Some(store) = s.store.as_mut() {
+            if let Err(e) = store.apply(&c.module, &c.ops) {
+                log(&format!("cannot store session {}: {e}", c.session));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for r in replies {
+        let frame = Frame {
+            loc: LOC_SYNC,
+            location: frame.location.clone(),
+            payload: r.encode(),
+        };
+        if f.drop_out > 0.0 && s.rng.unit() < f.drop_out {
+            continue;
+        }
+        if f.duplicate_out > 0.0 && s.rng.unit() < f.duplicate_out {
+            out.push(frame.clone());
+        }
+        out.push(frame);
+    }
+    let reorder = f.reorder_out > 0.0 && s.rng.unit() < f.reorder_out;
+    (out, f.delay, reorder)
+}
