@@ -518,7 +518,12 @@ impl Inventory {
         }
         if c.browser_extensions {
             self.scan_one(&mut report, &schema::BROWSER_EXTENSIONS, || {
-                p.browser_extensions()
+                // The install time is a number in documents, as the reference converts it.
+                p.browser_extensions().map(|mut rows| {
+                    rows.iter_mut()
+                        .for_each(crate::sysinfo::browser_extensions::installed_as_number);
+                    rows
+                })
             });
         }
         if self.vd_enabled() && !self.is_stopping() {
