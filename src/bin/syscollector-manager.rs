@@ -3,10 +3,11 @@
 //! ```text
 //! syscollector-manager serve --socket PATH [--db PATH] [--events PATH] [fault options]
 //! syscollector-manager dump --db PATH --index NAME [--module NAME]
+//! syscollector-manager ids --db PATH [--module NAME]
 //! ```
 //! `serve` answers agents' sync sessions on a Unix socket (frames as in the README) and
 //! keeps their documents in a SQLite store; `dump` prints what the store holds for an index,
-//! one JSON object per line. Faults (reproducible with `--seed`): `--drop-in F`,
+//! one JSON object per line; `ids` prints `<index> <id>` for every document. Faults (reproducible with `--seed`): `--drop-in F`,
 //! `--drop-out F`, `--dup-out F`, `--reorder-out F` (fractions of messages), `--delay-ms N`,
 //! `--offline-secs N` (answer Offline for the first N seconds).
 
@@ -22,7 +23,8 @@ const USAGE: &str = "\
 usage: syscollector-manager serve --socket PATH [--db PATH] [--events PATH]
                               [--seed N] [--drop-in F] [--drop-out F] [--dup-out F]
                               [--reorder-out F] [--delay-ms N] [--offline-secs N]
-       syscollector-manager dump --db PATH --index NAME [--module NAME]";
+       syscollector-manager dump --db PATH --index NAME [--module NAME]
+       syscollector-manager ids --db PATH [--module NAME]";
 
 fn fraction(v: &str) -> Result<f64, String> {
     match v.parse::<f64>() {
@@ -107,6 +109,18 @@ fn run() -> Result<(), String> {
                     "{}",
                     serde_json::json!({"module": module, "id": id, "version": version, "document": doc})
                 );
+            }
+            Ok(())
+        }
+        Some("ids") => {
+            let db = db.ok_or("ids needs --db")?;
+            let store =
+                DocStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+            for (index, id) in store
+                .ids(module.as_deref())
+                .map_err(|e| format!("cannot read {}: {e}", db.display()))?
+            {
+                println!("{index} {id}");
             }
             Ok(())
         }

@@ -139,6 +139,15 @@ impl DocStore {
         Ok(())
     }
 
+    /// `(index, id)` of every document (of `module` only, if given), ordered.
+    pub fn ids(&self, module: Option<&str>) -> rusqlite::Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT idx, id FROM docs WHERE (?1 IS NULL OR module = ?1) ORDER BY idx, id",
+        )?;
+        let rows = stmt.query_map(params![module], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    }
+
     /// Documents of `index` (all modules unless `module`), ordered by id.
     pub fn dump(
         &self,
