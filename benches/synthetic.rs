@@ -9,7 +9,7 @@ pub fn package(i: usize, revision: usize) -> Row {
     let v = json!({
         "name": format!("package-{i:06}"),
         "version_": format!("1.{}.{}", i % 97, i % 7),
-        "architecture": if i % 3 == 0 { "all" } else { "amd64" },
+        "architecture": if i.is_multiple_of(3) { "all" } else { "amd64" },
         "type": "deb",
         "path": " ",
         "vendor": format!("Maintainer {} <m{}@example.org>", i % 500, i % 500),

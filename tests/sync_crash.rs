@@ -67,7 +67,7 @@ fn child(queue: &Path, start: u64) {
         n += BATCH;
         println!("persisted {n}");
         round += 1;
-        if round % 3 == 0 {
+        if round.is_multiple_of(3) {
             println!("sync-start");
             if p.synchronize(Mode::ModuleDelta, SyncOption::Sync) {
                 println!("acked {n}");

@@ -9,6 +9,7 @@
 
 pub mod ecs;
 pub mod events;
+pub mod normalizer;
 pub mod query;
 pub mod recovery;
 pub mod sync;
@@ -189,6 +190,7 @@ pub struct Inventory {
     sink: Arc<dyn Sink>,
     log: Logger,
     db: Mutex<DbSync>,
+    normalizer: Option<normalizer::Normalizer>,
     notify: AtomicBool,
     stopping: Mutex<bool>,
     wake: Condvar,
@@ -233,12 +235,13 @@ impl Inventory {
             Some(p) => DbSync::open(p, &|l, m| log(l, m))?,
             None => DbSync::in_memory()?,
         };
-        if let Some(p) = &cfg.normalizer_config {
-            log(
-                LogLevel::Debug,
-                &format!("Normalizer configuration: {}", p.display()),
-            );
-        }
+        let normalizer = cfg.normalizer_config.as_ref().and_then(|p| {
+            normalizer::Normalizer::load(
+                p,
+                cfg.normalizer_type.as_deref().filter(|t| !t.is_empty()).unwrap_or("linux"),
+                &log,
+            )
+        });
         Ok(Inventory {
             notify: AtomicBool::new(cfg.notify_on_first_scan),
             cfg,
@@ -246,6 +249,7 @@ impl Inventory {
             sink,
             log,
             db: Mutex::new(db),
+            normalizer,
             stopping: Mutex::new(false),
             wake: Condvar::new(),
             scan_mutex: Mutex::new(()),
@@ -659,7 +663,18 @@ impl Inventory {
         row: Row,
         emit: &mut dyn FnMut(Change),
     ) -> Result<(), DbError> {
-        match txn.push(events::prepare_row(row), emit) {
+        let mut row = events::prepare_row(row);
+        // Package rows are normalized after their checksum, as the reference does, and
+        // excluded ones are not stored at all.
+        if table.name == schema::PACKAGES.name {
+            if let Some(n) = &self.normalizer {
+                n.normalize(&mut row);
+                if n.is_excluded(&row) {
+                    return Ok(());
+                }
+            }
+        }
+        match txn.push(row, emit) {
             Err(e @ DbError::MissingKey { .. }) => {
                 self.log(
                     LogLevel::Debug,

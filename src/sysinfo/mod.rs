@@ -115,6 +115,8 @@ pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<String> {
 pub struct LinuxSysInfo {
     root: PathBuf,
     log: Logger,
+    /// Package rows of sources that did not change since the last scan.
+    packages_cache: std::sync::Arc<packages::PackageCache>,
 }
 
 impl LinuxSysInfo {
@@ -128,6 +130,7 @@ impl LinuxSysInfo {
         LinuxSysInfo {
             root: root.into(),
             log,
+            packages_cache: std::sync::Arc::new(packages::PackageCache::new()),
         }
     }
 
@@ -182,7 +185,7 @@ impl SysInfo for LinuxSysInfo {
     }
 
     fn packages(&self, each: &mut dyn FnMut(Row)) -> Result<(), CollectError> {
-        packages::collect(self, each)
+        packages::collect_cached(self, &self.packages_cache, each)
     }
 
     fn hotfixes(&self) -> Result<Vec<Row>, CollectError> {

@@ -1,0 +1,180 @@
+//! Python distributions: the `*.dist-info/METADATA` and `*.egg-info` (`PKG-INFO` inside,
+//! or the file itself) entries of the site directories the agent scans, per interpreter:
+//! `/usr/lib/python*/*-packages`, `/usr/lib64/...`, `/usr/local/lib/...`, every user's
+//! `~/.local/lib/...`, root's, and pyenv installs (`~/.pyenv/versions/*/lib/...`).
+//!
+//! Metadata files installed by dpkg or rpm are skipped (those packages are already rows
+//! of their package manager), as the agent does. Each row's `path` is the metadata file;
+//! `Name`, `Version`, `Summary`, `Home-page` and `Author` header lines fill name,
+//! version, description, source and vendor (the first occurrence wins, read over the whole
+//! file as the agent does). Entries without a name or a version make no row.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::{expand, read_bytes, Ctx, UNKNOWN};
+use crate::sysinfo::LinuxSysInfo;
+use crate::Row;
+
+/// The agent's Python search patterns.
+pub const BASE_DIRS: &[&str] = &[
+    "/Library/Frameworks/Python.framework/Versions/*/lib/python*/*-packages",
+    "/home/*/.local/lib/python*/*-packages",
+    "/home/*/.pyenv/versions/*/lib/python*/*-packages",
+    "/opt/homebrew/lib",
+    "/root/.local/lib/python*/*-packages",
+    "/root/.pyenv/versions/*/lib/python*/*-packages",
+    "/usr/lib/python*/*-packages",
+    "/usr/lib64/python*/*-packages",
+    "/usr/local/lib/python*/*-packages",
+];
+
+const METADATA_LIMIT: u64 = 16 << 20;
+
+/// The columns a metadata file fills, as the agent's prefixes.
+const FIELDS: &[(&str, &str)] = &[
+    ("Author: ", "vendor"),
+    ("Home-page: ", "source"),
+    ("Name: ", "name"),
+    ("Summary: ", "description"),
+    ("Version: ", "version_"),
+];
+
+/// The row of a metadata file's text found at `path` (a host path), `None` without a
+/// name or a version.
+pub fn metadata_row(text: &str, path: &str) -> Option<Row> {
+    let mut row = Row::new();
+    for (k, v) in [
+        ("category", UNKNOWN),
+        ("description", UNKNOWN),
+        ("architecture", UNKNOWN),
+        ("type", "pypi"),
+        ("source", UNKNOWN),
+        ("path", path),
+        ("priority", UNKNOWN),
+        ("vendor", UNKNOWN),
+        ("installed", UNKNOWN),
+    ] {
+        row.insert(k.into(), Value::from(v));
+    }
+    row.insert("size".into(), Value::from(0));
+    for line in text.split('\n') {
+        let Some((prefix, column)) = FIELDS.iter().find(|(p, _)| line.starts_with(p)) else {
+            continue;
+        };
+        let unset = match row.get(*column) {
+            None => true,
+            Some(v) => v == UNKNOWN,
+        };
+        if unset {
+            let value = line[prefix.len()..].trim_matches('\r');
+            row.insert((*column).into(), Value::from(value));
+        }
+    }
+    (row.contains_key("name") && row.contains_key("version_")).then_some(row)
+}
+
+/// The metadata file of one directory entry (host path), as the agent picks it: the entry
+/// itself when it is a file, else `METADATA` / `PKG-INFO` inside it.
+fn metadata_paths(p: &LinuxSysInfo, entry: &str, file_name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, inner) in [("dist-info", "METADATA"), ("egg-info", "PKG-INFO")] {
+        if !file_name.contains(key) {
+            continue;
+        }
+        let real = p.path(entry);
+        if real.is_file() {
+            out.push(entry.to_string());
+        } else if real.is_dir() {
+            out.push(format!("{entry}/{inner}"));
+        }
+    }
+    out
+}
+
+/// Rows of every Python distribution in the scanned site directories whose metadata file
+/// is not in `exclude`.
+pub fn collect(ctx: &mut Ctx<'_, '_>, exclude: &HashSet<String>, each: &mut dyn FnMut(Row)) {
+    let p = ctx.p;
+    for pattern in BASE_DIRS {
+        for dir in expand(p, pattern) {
+            let real = p.path(&dir);
+            if !real.is_dir() {
+                continue;
+            }
+            // The exclusions are part of what this directory's rows depend on.
+            let key = format!("pypi:{dir}");
+            let stamp_files: Vec<PathBuf> = vec![real.clone()];
+            let rows = ctx.derived(&key, &stamp_files, &mut || scan_dir(p, &dir));
+            for (meta_path, row) in rows.iter() {
+                if !exclude.contains(meta_path) {
+                    each(row.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Every (metadata path, row) of one site directory, in name order.
+fn scan_dir(p: &LinuxSysInfo, dir: &str) -> std::sync::Arc<Vec<(String, Row)>> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(p.path(dir)) else {
+        return std::sync::Arc::new(out);
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let entry = format!("{dir}/{name}");
+        for meta in metadata_paths(p, &entry, &name) {
+            match read_bytes(&p.path(&meta), METADATA_LIMIT) {
+                Ok(bytes) => match metadata_row(&String::from_utf8_lossy(&bytes), &meta) {
+                    Some(row) => out.push((meta, row)),
+                    None => p.debug(&format!("pypi: {meta} has no name or version")),
+                },
+                Err(e) => p.debug(&format!("Error parsing PYPI package: {entry}, {e}")),
+            }
+        }
+    }
+    std::sync::Arc::new(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_fields() {
+        let text = "Metadata-Version: 2.1\r\nName: PyYAML\r\nVersion: 6.0.1\r\n\
+                    Summary: YAML parser and emitter for Python\r\nHome-page: https://pyyaml.org/\r\n\
+                    Author: Kirill Simonov\r\n\r\nName: not-this-one\r\n";
+        let row = metadata_row(text, "/x/PyYAML-6.0.1.dist-info/METADATA").unwrap();
+        assert_eq!(row["name"], "PyYAML");
+        assert_eq!(row["version_"], "6.0.1");
+        assert_eq!(row["description"], "YAML parser and emitter for Python");
+        assert_eq!(row["source"], "https://pyyaml.org/");
+        assert_eq!(row["vendor"], "Kirill Simonov");
+        assert_eq!(row["type"], "pypi");
+        assert_eq!(row["size"], 0);
+        assert!(!row.contains_key("multiarch"));
+    }
+
+    #[test]
+    fn no_name_or_version_no_row() {
+        assert!(metadata_row("Name: x\n", "/p").is_none());
+        assert!(metadata_row("Version: 1\n", "/p").is_none());
+        assert!(metadata_row("", "/p").is_none());
+        // "Name:" without the space is not the agent's prefix.
+        assert!(metadata_row("Name:x\nVersion: 1\n", "/p").is_none());
+    }
+
+    #[test]
+    fn a_later_line_fills_a_still_unknown_column() {
+        let row = metadata_row("Name: a\nVersion: 1\n\nHome-page: late\n", "/p").unwrap();
+        assert_eq!(row["source"], "late");
+    }
+}
