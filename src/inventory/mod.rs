@@ -238,7 +238,10 @@ impl Inventory {
         let normalizer = cfg.normalizer_config.as_ref().and_then(|p| {
             normalizer::Normalizer::load(
                 p,
-                cfg.normalizer_type.as_deref().filter(|t| !t.is_empty()).unwrap_or("linux"),
+                cfg.normalizer_type
+                    .as_deref()
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or("linux"),
                 &log,
             )
         });
