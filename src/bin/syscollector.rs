@@ -1,11 +1,19 @@
-//! `syscollector`: scan this host (or a directory tree laid out like one) from the command
-//! line and print what the library's callbacks receive.
+//! `syscollector`: the inventory engine from the command line.
 //!
 //! ```text
 //! syscollector scan [--db PATH] [--root DIR] [--only TABLE,...] [--jsonl] [-v]
+//! syscollector run  [--dir DIR] [--root DIR] [--only TABLE,...] [--interval S]
+//!                   [--sync-interval S] [--integrity S] [--manager SOCKET] [--once] [-v]
 //! ```
-//! Without `--db` the inventory lives in memory, so every row is new. With `--db`, a
-//! second run on the same file prints only what changed since the first.
+//! `scan` runs one scan and prints what the library's callbacks receive. Without `--db` the
+//! inventory lives in memory, so every row is new; with `--db`, a second run on the same
+//! file prints only what changed since the first.
+//!
+//! `run` is the whole system on one machine: the module scans every `--interval` seconds
+//! and synchronises every `--sync-interval` seconds with a manager, the one listening at
+//! `--manager` or, by default, a reference manager embedded in the process (its store is
+//! `<dir>/manager.db`, see `syscollector-manager dump`). `--once` scans once, synchronises
+//! until the queue is delivered, prints the timings and exits.
 
 use std::io::{BufWriter, Stdout, Write};
 use std::path::PathBuf;
@@ -22,20 +30,40 @@ use syscollector::{LogLevel, Logger};
 
 const USAGE: &str = "\
 usage: syscollector scan [--db PATH] [--root DIR] [--only TABLE,...] [--jsonl] [-v|--verbose]
+       syscollector run [--dir DIR] [--root DIR] [--only TABLE,...] [--interval S]
+                        [--sync-interval S] [--integrity S] [--manager SOCKET] [--ports-all]
+                        [--once] [-v|--verbose]
 
   --db PATH       inventory database (default: in memory, so everything is new)
   --root DIR      read the system below DIR instead of / (fixture trees, containers)
   --only TABLES   comma-separated tables to scan (dbsync_osinfo, dbsync_hwinfo,
                   dbsync_processes, ...; the dbsync_ prefix may be left out)
   --jsonl         print every event as one JSON object per line instead of a summary
-  -v, --verbose   print debug logs on stderr (twice: also verbose debug)";
+  -v, --verbose   print debug logs on stderr (twice: also verbose debug)
+
+run:
+  --dir DIR           databases (local.db, sync queues, embedded manager) (default: .)
+  --interval S        seconds between scans (default 3600)
+  --sync-interval S   seconds between sync sessions (default 300)
+  --integrity S       seconds between integrity checks of a table (default 86400)
+  --manager SOCKET    a running syscollector-manager instead of the embedded one
+  --ports-all         every TCP socket, not only listening ones
+  --once              scan once, synchronise until delivered, print timings, exit";
 
 struct Options {
+    command: String,
     db: Option<PathBuf>,
     root: PathBuf,
     only: Option<Vec<&'static schema::TableDef>>,
     jsonl: bool,
     verbosity: u8,
+    dir: PathBuf,
+    interval: u32,
+    sync_interval: u64,
+    integrity: u32,
+    manager: Option<PathBuf>,
+    ports_all: bool,
+    once: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -43,11 +71,25 @@ fn parse_args() -> Result<Options, String> {
     let mut parser = lexopt::Parser::from_env();
     let mut command = None;
     let mut opts = Options {
+        command: String::new(),
         db: None,
         root: PathBuf::from("/"),
         only: None,
         jsonl: false,
         verbosity: 0,
+        dir: PathBuf::from("."),
+        interval: 3600,
+        sync_interval: 300,
+        integrity: 86400,
+        manager: None,
+        ports_all: false,
+        once: false,
+    };
+    let number = |v: Result<std::ffi::OsString, lexopt::Error>| -> Result<u64, String> {
+        let v = v.map_err(|e| e.to_string())?;
+        v.to_string_lossy()
+            .parse::<u64>()
+            .map_err(|_| format!("'{}' is not a number", v.to_string_lossy()))
     };
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -65,6 +107,17 @@ fn parse_args() -> Result<Options, String> {
                 opts.only = Some(tables);
             }
             Long("jsonl") => opts.jsonl = true,
+            Long("dir") => opts.dir = parser.value().map_err(|e| e.to_string())?.into(),
+            Long("interval") => opts.interval = number(parser.value())?.min(u32::MAX as u64) as u32,
+            Long("sync-interval") => opts.sync_interval = number(parser.value())?.max(1),
+            Long("integrity") => {
+                opts.integrity = number(parser.value())?.min(u32::MAX as u64) as u32
+            }
+            Long("manager") => {
+                opts.manager = Some(parser.value().map_err(|e| e.to_string())?.into())
+            }
+            Long("ports-all") => opts.ports_all = true,
+            Long("once") => opts.once = true,
             Short('v') | Long("verbose") => opts.verbosity += 1,
             Short('h') | Long("help") => return Err(String::new()),
             Value(v) if command.is_none() => command = Some(v.to_string_lossy().into_owned()),
@@ -72,7 +125,10 @@ fn parse_args() -> Result<Options, String> {
         }
     }
     match command.as_deref() {
-        Some("scan") => Ok(opts),
+        Some(c @ ("scan" | "run")) => {
+            opts.command = c.to_string();
+            Ok(opts)
+        }
         Some(other) => Err(format!("unknown command '{other}'")),
         None => Err("missing command".into()),
     }
@@ -188,6 +244,9 @@ fn main() -> ExitCode {
         }
     });
 
+    if opts.command == "run" {
+        return run(&opts, log);
+    }
     let cfg = Config {
         interval: 3600,
         scan_on_start: true,
@@ -234,4 +293,100 @@ fn main() -> ExitCode {
     }
     println!("total {:.1} ms", start.elapsed().as_secs_f64() * 1000.0);
     ExitCode::SUCCESS
+}
+
+/// `syscollector run`: the module, its sync loop and (unless `--manager`) an embedded
+/// reference manager, until SIGTERM/SIGINT (or, with `--once`, until delivered).
+fn run(opts: &Options, log: Logger) -> ExitCode {
+    use std::sync::atomic::AtomicBool;
+    use syscollector::inventory::standalone;
+    use syscollector::sync_protocol::server;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            eprintln!("syscollector: cannot handle signal {sig}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&opts.dir) {
+        eprintln!("syscollector: cannot create {}: {e}", opts.dir.display());
+        return ExitCode::FAILURE;
+    }
+    let manager_stop = Arc::new(AtomicBool::new(false));
+    let (socket, embedded) = match &opts.manager {
+        Some(s) => (s.clone(), None),
+        None => {
+            let socket = opts.dir.join("manager.sock");
+            let cfg = server::ServerConfig {
+                socket: socket.clone(),
+                db: Some(opts.dir.join("manager.db")),
+                events: Some(opts.dir.join("manager-events.jsonl")),
+                faults: server::NetFaults::default(),
+            };
+            let stop = manager_stop.clone();
+            let handle = std::thread::spawn(move || {
+                server::serve(cfg, stop, &|m| eprintln!("syscollector: manager: {m}"))
+            });
+            for _ in 0..100 {
+                if socket.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            eprintln!(
+                "syscollector: embedded manager on {} (store {})",
+                socket.display(),
+                opts.dir.join("manager.db").display()
+            );
+            (socket, Some(handle))
+        }
+    };
+    let mut collectors = collectors(&opts.only);
+    collectors.ports_all = opts.ports_all;
+    let result = standalone::run(
+        standalone::Options {
+            dir: opts.dir.clone(),
+            root: opts.root.clone(),
+            collectors,
+            interval: opts.interval,
+            sync_interval: std::time::Duration::from_secs(opts.sync_interval),
+            integrity_interval: opts.integrity,
+            manager: socket,
+            once: opts.once,
+            metadata: syscollector::ffi::metadata::local(),
+        },
+        stop,
+        log,
+    );
+    manager_stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(h) = embedded {
+        let _ = h.join();
+    }
+    match result {
+        Ok(r) if opts.once => {
+            println!(
+                "scan {:.3} s, {} documents; sync {:.3} s in {} session(s), {}",
+                r.scan.as_secs_f64(),
+                r.documents,
+                r.sync.as_secs_f64(),
+                r.sessions,
+                if r.delivered {
+                    "delivered"
+                } else {
+                    "NOT delivered"
+                }
+            );
+            if r.delivered {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("syscollector: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

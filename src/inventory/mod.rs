@@ -12,6 +12,7 @@ pub mod events;
 pub mod normalizer;
 pub mod query;
 pub mod recovery;
+pub mod standalone;
 pub mod sync;
 
 use std::path::{Path, PathBuf};

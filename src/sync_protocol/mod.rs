@@ -11,6 +11,7 @@ pub mod manager;
 pub mod queue;
 pub mod server;
 pub mod session;
+pub mod socket;
 pub mod wire;
 
 pub use queue::{Item, PersistentQueue};
