@@ -1,0 +1,587 @@
+//! The three network tables on Linux: `dbsync_network_iface`, `dbsync_network_protocol`
+//! and `dbsync_network_address`.
+//!
+//! Interfaces are the entries of `<root>/sys/class/net` (down ones too); their type,
+//! state, MTU and MAC come from the files there, their counters from `<root>/proc/net/dev`
+//! (as the agent reads them; `statistics/` in sysfs only when the interface is missing
+//! there). Addresses come from `getifaddrs()` for the running host and from files for any
+//! other root (see [`addresses`]). Gateways and metrics come from `<root>/proc/net/route`
+//! and `<root>/proc/net/ipv6_route`, the DHCP flag from configuration files (see [`dhcp`]).
+//!
+//! Values follow the Wazuh agent (v5.0.0-alpha0):
+//! - `interface_alias` is "" (the agent has no alias on Linux);
+//! - `interface_type` maps the ARPHRD number of `type` with the agent's table, where only
+//!   the single-number entries can match: 1 ethernet, 4 token ring, 19 ATM, 24 firewire,
+//!   512 point-to-point; every other number (loopback 772, tunnels, wireless) gives "",
+//!   and a missing `type` file " ";
+//! - `interface_state`/`host_mac` are the first line of `operstate`/`address`, " " when
+//!   the file is missing or empty; `interface_mtu` is 0 when unknown;
+//! - the IPv4 gateway is that of the first route of the interface in `/proc/net/route`
+//!   with a gateway, and its metric; without such a route the metric of the interface's
+//!   last route ("" without routes) and the gateway " ";
+//! - one protocol row per interface and address family that has addresses, with the DHCP
+//!   flag of that family; one address row per address, with network_type 0 (IPv4) or 1
+//!   (IPv6).
+//!
+//! Deviation: the agent gives the IPv6 protocol row the IPv4 gateway and an empty metric;
+//! here the IPv6 row has the IPv6 gateway and metric of the interface from `ipv6_route`
+//! (the default route through it, else its first route with a next hop).
+
+pub mod addresses;
+pub mod dhcp;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{CollectError, LinuxSysInfo, NetworkRows};
+use crate::Row;
+use addresses::Address;
+
+/// What the agent writes when a value is unknown.
+pub const UNKNOWN_VALUE: &str = " ";
+
+/// The small sysfs attribute files hold a line; nothing real comes near this.
+const ATTR_LIMIT: u64 = 64 << 10;
+
+/// Route tables of a full-table router run to a few hundred megabytes; stop beyond that.
+pub(crate) const PROC_NET_LIMIT: u64 = 512 << 20;
+
+/// An address family of the protocol and address tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// `network_type` of the protocol table.
+    pub fn protocol_name(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+
+    /// `network_type` of the address table.
+    pub fn address_type(self) -> i64 {
+        match self {
+            Family::V4 => 0,
+            Family::V6 => 1,
+        }
+    }
+}
+
+/// The traffic counters of one interface, as `/proc/net/dev` has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkStats {
+    pub rx_bytes: u64,
+    pub rx_packets: u64,
+    pub rx_errors: u64,
+    pub rx_dropped: u64,
+    pub tx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_errors: u64,
+    pub tx_dropped: u64,
+}
+
+/// One line of `/proc/net/route`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteV4 {
+    pub iface: String,
+    pub destination: Ipv4Addr,
+    pub gateway: Ipv4Addr,
+    pub mask: Ipv4Addr,
+    /// The metric as the file writes it (decimal).
+    pub metric: String,
+}
+
+/// One line of `/proc/net/ipv6_route`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteV6 {
+    pub iface: String,
+    pub destination: Ipv6Addr,
+    pub prefix_len: u8,
+    pub next_hop: Ipv6Addr,
+    pub metric: u32,
+}
+
+/// Collects the rows of the three network tables. Fails only when the interface
+/// directory cannot be listed.
+pub fn collect(p: &LinuxSysInfo) -> Result<NetworkRows, CollectError> {
+    let names = interface_names(p)?;
+    let stats = p
+        .read_text("/proc/net/dev", PROC_NET_LIMIT)
+        .map(|text| parse_net_dev(&text))
+        .unwrap_or_default();
+    let routes4 = read_lines(p, "/proc/net/route", parse_route_line);
+    let routes6 = read_lines(p, "/proc/net/ipv6_route", parse_ipv6_route_line);
+    let known: HashSet<&str> = names.iter().map(|(name, _)| name.as_str()).collect();
+    let addrs = if p.root() == Path::new("/") {
+        match addresses::from_getifaddrs() {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                p.debug(&format!(
+                    "getifaddrs failed ({e}); reading addresses from /proc"
+                ));
+                addresses::from_files(p, &routes4, &known)
+            }
+        }
+    } else {
+        addresses::from_files(p, &routes4, &known)
+    };
+    let dhcp = dhcp::DhcpConfig::load(p);
+
+    // Addresses by interface and family, each address once, in the order found.
+    let mut by_iface: BTreeMap<(&str, Family), Vec<&Address>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for addr in &addrs {
+        if !known.contains(addr.iface.as_str()) {
+            p.debug(&format!(
+                "address {} belongs to {}, which is not in /sys/class/net",
+                addr.ip, addr.iface
+            ));
+            continue;
+        }
+        if seen.insert((addr.iface.as_str(), addr.family, addr.ip.as_str())) {
+            by_iface
+                .entry((addr.iface.as_str(), addr.family))
+                .or_default()
+                .push(addr);
+        }
+    }
+
+    let mut rows = NetworkRows::default();
+    for (name, dir_name) in &names {
+        let link = stats
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| sysfs_stats(p, dir_name));
+        rows.interfaces
+            .push(interface_row(p, name, dir_name, &link));
+    }
+    for ((iface, family), list) in &by_iface {
+        let (gateway, metric) = match family {
+            Family::V4 => gateway_v4(&routes4, iface),
+            Family::V6 => gateway_v6(&routes6, iface),
+        };
+        let mut proto = Row::new();
+        proto.insert("interface_name".into(), Value::from(*iface));
+        proto.insert("network_type".into(), Value::from(family.protocol_name()));
+        proto.insert("network_gateway".into(), Value::from(gateway));
+        proto.insert(
+            "network_dhcp".into(),
+            Value::from(dhcp.status(iface, *family)),
+        );
+        proto.insert("network_metric".into(), Value::from(metric));
+        rows.protocols.push(proto);
+        for addr in list {
+            let mut row = Row::new();
+            row.insert("interface_name".into(), Value::from(*iface));
+            row.insert("network_type".into(), Value::from(family.address_type()));
+            row.insert("network_ip".into(), Value::from(addr.ip.as_str()));
+            row.insert("network_netmask".into(), Value::from(addr.netmask.as_str()));
+            row.insert(
+                "network_broadcast".into(),
+                Value::from(addr.broadcast.as_str()),
+            );
+            rows.addresses.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// The interfaces of `<root>/sys/class/net` (directories, or links to them: the kernel
+/// may also put a `bonding_masters` file there), sorted, with their directory names.
+fn interface_names(p: &LinuxSysInfo) -> Result<Vec<(String, OsString)>, CollectError> {
+    let dir = p.path("/sys/class/net");
+    let entries = std::fs::read_dir(&dir).map_err(|e| CollectError::io(dir.display(), e))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                p.debug(&format!("cannot list {}: {e}", dir.display()));
+                continue;
+            }
+        };
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let dir_name = entry.file_name();
+        names.push((dir_name.to_string_lossy().into_owned(), dir_name));
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn interface_row(p: &LinuxSysInfo, name: &str, dir_name: &OsString, link: &LinkStats) -> Row {
+    let attr = |file: &str| -> Option<String> {
+        let path = p.path("/sys/class/net").join(dir_name).join(file);
+        match super::read_limited(&path, ATTR_LIMIT) {
+            Ok(text) if !text.is_empty() => Some(text),
+            Ok(_) => None,
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    p.debug(&format!("cannot read {}: {e}", path.display()));
+                }
+                None
+            }
+        }
+    };
+    let first_line = |file: &str| -> String {
+        attr(file)
+            .map(|text| text.lines().next().unwrap_or("").to_string())
+            .unwrap_or_else(|| UNKNOWN_VALUE.to_string())
+    };
+    let kind = match attr("type") {
+        None => UNKNOWN_VALUE,
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(code) => interface_type_name(code),
+            Err(_) => {
+                p.debug(&format!("{name}: type {:?} is not a number", text.trim()));
+                UNKNOWN_VALUE
+            }
+        },
+    };
+    let mtu = attr("mtu")
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+
+    let mut row = Row::new();
+    row.insert("interface_name".into(), Value::from(name));
+    row.insert("interface_alias".into(), Value::from(""));
+    row.insert("interface_type".into(), Value::from(kind));
+    row.insert(
+        "interface_state".into(),
+        Value::from(first_line("operstate")),
+    );
+    row.insert("interface_mtu".into(), Value::from(mtu));
+    row.insert("host_mac".into(), Value::from(first_line("address")));
+    let counters = [
+        ("host_network_egress_packages", link.tx_packets),
+        ("host_network_ingress_packages", link.rx_packets),
+        ("host_network_egress_bytes", link.tx_bytes),
+        ("host_network_ingress_bytes", link.rx_bytes),
+        ("host_network_egress_errors", link.tx_errors),
+        ("host_network_ingress_errors", link.rx_errors),
+        ("host_network_egress_drops", link.tx_dropped),
+        ("host_network_ingress_drops", link.rx_dropped),
+    ];
+    for (key, value) in counters {
+        row.insert(key.into(), Value::from(value));
+    }
+    row
+}
+
+/// The counters of an interface from `sys/class/net/<if>/statistics`, summed as
+/// `/proc/net/dev` sums them (received drops include missed packets); zeros when absent.
+fn sysfs_stats(p: &LinuxSysInfo, dir_name: &OsString) -> LinkStats {
+    let dir = p.path("/sys/class/net").join(dir_name).join("statistics");
+    let read = |file: &str| -> u64 {
+        super::read_limited(&dir.join(file), ATTR_LIMIT)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    LinkStats {
+        rx_bytes: read("rx_bytes"),
+        rx_packets: read("rx_packets"),
+        rx_errors: read("rx_errors"),
+        rx_dropped: read("rx_dropped").saturating_add(read("rx_missed_errors")),
+        tx_bytes: read("tx_bytes"),
+        tx_packets: read("tx_packets"),
+        tx_errors: read("tx_errors"),
+        tx_dropped: read("tx_dropped"),
+    }
+}
+
+/// The agent's name for an ARPHRD interface type number (see the module doc): "" for
+/// numbers its table does not match.
+pub fn interface_type_name(code: i64) -> &'static str {
+    match code {
+        1 => "ethernet",
+        4 => "token ring",
+        19 => "ATM",
+        24 => "firewire",
+        512 => "point-to-point",
+        _ => "",
+    }
+}
+
+/// Parses `/proc/net/dev`: counters by interface name. Lines that are not
+/// `name: <16 numbers>` (the two header lines, garbage) are skipped.
+pub fn parse_net_dev(text: &str) -> HashMap<String, LinkStats> {
+    let mut stats = HashMap::new();
+    for line in text.lines() {
+        let Some((name, counters)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        let numbers: Option<Vec<u64>> = counters
+            .split_ascii_whitespace()
+            .map(|n| n.parse().ok())
+            .collect();
+        let Some(numbers) = numbers else {
+            continue;
+        };
+        let field = |i: usize| numbers.get(i).copied();
+        let (Some(rx_bytes), Some(rx_packets), Some(rx_errors), Some(rx_dropped)) =
+            (field(0), field(1), field(2), field(3))
+        else {
+            continue;
+        };
+        let (Some(tx_bytes), Some(tx_packets), Some(tx_errors), Some(tx_dropped)) =
+            (field(8), field(9), field(10), field(11))
+        else {
+            continue;
+        };
+        if name.is_empty() || numbers.len() != 16 {
+            continue;
+        }
+        stats.insert(
+            name.to_string(),
+            LinkStats {
+                rx_bytes,
+                rx_packets,
+                rx_errors,
+                rx_dropped,
+                tx_bytes,
+                tx_packets,
+                tx_errors,
+                tx_dropped,
+            },
+        );
+    }
+    stats
+}
+
+/// An IPv4 address as `/proc/net` prints it: the 32-bit value in host byte order, in hex.
+pub fn ipv4_from_proc_hex(hex: &str) -> Option<Ipv4Addr> {
+    if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let value = u32::from_str_radix(hex, 16).ok()?;
+    Some(Ipv4Addr::from(value.to_ne_bytes()))
+}
+
+/// An IPv6 address as `ipv6_route` and `if_inet6` print it: 32 hex digits, the bytes in
+/// network order.
+pub fn ipv6_from_hex_bytes(hex: &str) -> Option<Ipv6Addr> {
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)
+}
+
+/// One line of `/proc/net/route`; None for the header and malformed lines.
+pub fn parse_route_line(line: &str) -> Option<RouteV4> {
+    let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+    if fields.len() != 11 {
+        return None;
+    }
+    let iface = *fields.first()?;
+    let metric = *fields.get(6)?;
+    metric.parse::<i64>().ok()?;
+    Some(RouteV4 {
+        iface: iface.to_string(),
+        destination: ipv4_from_proc_hex(fields.get(1)?)?,
+        gateway: ipv4_from_proc_hex(fields.get(2)?)?,
+        mask: ipv4_from_proc_hex(fields.get(7)?)?,
+        metric: metric.to_string(),
+    })
+}
+
+/// One line of `/proc/net/ipv6_route`; None for malformed lines.
+pub fn parse_ipv6_route_line(line: &str) -> Option<RouteV6> {
+    let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+    if fields.len() != 10 {
+        return None;
+    }
+    let prefix_len = u8::from_str_radix(fields.get(1)?, 16).ok()?;
+    if prefix_len > 128 {
+        return None;
+    }
+    Some(RouteV6 {
+        iface: fields.get(9)?.to_string(),
+        destination: ipv6_from_hex_bytes(fields.first()?)?,
+        prefix_len,
+        next_hop: ipv6_from_hex_bytes(fields.get(4)?)?,
+        metric: u32::from_str_radix(fields.get(5)?, 16).ok()?,
+    })
+}
+
+/// The IPv4 gateway and metric of `iface`, as the agent picks them (see the module doc).
+pub fn gateway_v4(routes: &[RouteV4], iface: &str) -> (String, String) {
+    let mut metric = String::new();
+    for route in routes.iter().filter(|r| r.iface == iface) {
+        metric.clone_from(&route.metric);
+        if !route.gateway.is_unspecified() {
+            return (route.gateway.to_string(), metric);
+        }
+    }
+    (UNKNOWN_VALUE.to_string(), metric)
+}
+
+/// The IPv6 gateway and metric of `iface`: the default route through it, else its first
+/// route with a next hop; " " and "" without one.
+pub fn gateway_v6(routes: &[RouteV6], iface: &str) -> (String, String) {
+    let mut via = routes
+        .iter()
+        .filter(|r| r.iface == iface && !r.next_hop.is_unspecified());
+    let first = via.clone().next();
+    match via.find(|r| r.prefix_len == 0).or(first) {
+        Some(route) => (ipv6_text(&route.next_hop), route.metric.to_string()),
+        None => (UNKNOWN_VALUE.to_string(), String::new()),
+    }
+}
+
+/// An IPv6 address as glibc's `inet_ntop` writes it (what the agent reports): like Rust's
+/// notation, except that an IPv4-compatible address (`::a.b.c.d`, 96 zero bits followed
+/// by a non-zero second-to-last group) keeps the dotted tail.
+pub fn ipv6_text(addr: &Ipv6Addr) -> String {
+    let s = addr.segments();
+    if s[..6].iter().all(|&w| w == 0) && s[6] != 0 {
+        let [.., a, b, c, d] = addr.octets();
+        return format!("::{}", Ipv4Addr::new(a, b, c, d));
+    }
+    addr.to_string()
+}
+
+/// The IPv4 netmask of a prefix length (clamped to 32).
+pub fn ipv4_netmask(prefix_len: u8) -> Ipv4Addr {
+    let bits = u32::MAX
+        .checked_shl(32 - u32::from(prefix_len.min(32)))
+        .unwrap_or(0);
+    Ipv4Addr::from(bits)
+}
+
+/// The IPv6 netmask of a prefix length (clamped to 128).
+pub fn ipv6_netmask(prefix_len: u8) -> Ipv6Addr {
+    let bits = u128::MAX
+        .checked_shl(128 - u32::from(prefix_len.min(128)))
+        .unwrap_or(0);
+    Ipv6Addr::from(bits)
+}
+
+/// The broadcast address the agent derives when the system gives none.
+pub fn ipv4_broadcast(ip: Ipv4Addr, netmask: Ipv4Addr) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(ip) | !u32::from(netmask))
+}
+
+/// Calls `each` with every line of `path` (invalid UTF-8 replaced), reading at most
+/// `limit` bytes, without holding the whole file in memory.
+pub(crate) fn for_each_line(
+    path: &Path,
+    limit: u64,
+    mut each: impl FnMut(&str),
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(std::fs::File::open(path)?.take(limit));
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        let line = String::from_utf8_lossy(&buf);
+        each(line.trim_end_matches(['\n', '\r']));
+    }
+}
+
+/// The parsed lines of a `/proc/net` file below the root; malformed lines are skipped
+/// (counted in one debug line), a missing file gives nothing.
+fn read_lines<T>(p: &LinuxSysInfo, file: &str, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
+    let path = p.path(file);
+    let mut items = Vec::new();
+    let mut skipped = 0usize;
+    let result = for_each_line(&path, PROC_NET_LIMIT, |line| match parse(line) {
+        Some(item) => items.push(item),
+        None => skipped += 1,
+    });
+    if let Err(e) = result {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            p.debug(&format!("cannot read {}: {e}", path.display()));
+        }
+    }
+    // The route file has a header line; ipv6_route has none.
+    if skipped > usize::from(file.ends_with("/route")) {
+        p.debug(&format!(
+            "{}: skipped {skipped} lines that are not routes",
+            path.display()
+        ));
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_text_matches_inet_ntop() {
+        let text = |s: &str| ipv6_text(&s.parse().unwrap());
+        assert_eq!(text("::"), "::");
+        assert_eq!(text("::1"), "::1");
+        assert_eq!(text("fe80::fc:ff:fe00:1"), "fe80::fc:ff:fe00:1");
+        assert_eq!(text("::ffff:127.0.0.1"), "::ffff:127.0.0.1");
+        assert_eq!(text("::0.2.0.3"), "::0.2.0.3");
+        assert_eq!(text("::1:0"), "::0.1.0.0");
+        assert_eq!(text("1:0:0:1:0:0:0:1"), "1:0:0:1::1");
+        assert_eq!(text("1:0:0:2:0:0:3:4"), "1::2:0:0:3:4");
+        assert_eq!(text("1:0:2:3:4:5:6:7"), "1:0:2:3:4:5:6:7");
+    }
+
+    #[test]
+    fn masks_and_broadcasts() {
+        assert_eq!(ipv4_netmask(0), Ipv4Addr::UNSPECIFIED);
+        assert_eq!(ipv4_netmask(8), Ipv4Addr::new(255, 0, 0, 0));
+        assert_eq!(ipv4_netmask(21), Ipv4Addr::new(255, 255, 248, 0));
+        assert_eq!(ipv4_netmask(32), Ipv4Addr::BROADCAST);
+        assert_eq!(ipv4_netmask(200), Ipv4Addr::BROADCAST);
+        assert_eq!(ipv6_text(&ipv6_netmask(64)), "ffff:ffff:ffff:ffff::");
+        assert_eq!(ipv6_text(&ipv6_netmask(0)), "::");
+        assert_eq!(ipv6_netmask(128), Ipv6Addr::from(u128::MAX));
+        let ip = Ipv4Addr::new(192, 0, 2, 2);
+        assert_eq!(
+            ipv4_broadcast(ip, ipv4_netmask(24)),
+            Ipv4Addr::new(192, 0, 2, 255)
+        );
+        assert_eq!(ipv4_broadcast(ip, ipv4_netmask(32)), ip);
+    }
+
+    #[test]
+    fn proc_hex_addresses() {
+        // /proc/net/route on a little-endian host writes 192.0.2.1 as 010200C0.
+        let expected = if cfg!(target_endian = "little") {
+            "010200C0"
+        } else {
+            "C0000201"
+        };
+        assert_eq!(
+            ipv4_from_proc_hex(expected),
+            Some(Ipv4Addr::new(192, 0, 2, 1))
+        );
+        assert_eq!(ipv4_from_proc_hex("0102"), None);
+        assert_eq!(ipv4_from_proc_hex("0102zz00"), None);
+        assert_eq!(ipv4_from_proc_hex("+1020C00"), None);
+        assert_eq!(
+            ipv6_from_hex_bytes("fd000000000000000000000000000001"),
+            Some("fd00::1".parse().unwrap())
+        );
+        assert_eq!(ipv6_from_hex_bytes("fd00"), None);
+        assert_eq!(ipv6_from_hex_bytes("ü000000000000000000000000000001"), None);
+    }
+
+    #[test]
+    fn interface_types_as_the_agent_maps_them() {
+        assert_eq!(interface_type_name(1), "ethernet");
+        assert_eq!(interface_type_name(512), "point-to-point");
+        assert_eq!(interface_type_name(772), "");
+        assert_eq!(interface_type_name(801), "");
+        assert_eq!(interface_type_name(-1), "");
+    }
+}
