@@ -1,0 +1,398 @@
+//! The whole system as separate processes over a real socket: the agent
+//! (`syscollector run`, reading a fixture system tree) and the reference manager
+//! (`syscollector-manager serve`), with faults. Each scenario waits until the manager's
+//! store holds exactly the agent's inventory: the same ids in the same indices, with the
+//! same documents (less the time they were sent).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use syscollector::dbsync::{schema::TABLES, DbSync};
+use syscollector::inventory::events::{self, Operation};
+use syscollector::sync_protocol::server::DocStore;
+
+/// Scenarios start real processes; one at a time keeps them within the machine.
+static SERIAL: Mutex<()> = parking_lot::const_mutex(());
+
+const COLLECTORS: &str = "os,hardware,processes,users,groups,packages";
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn kill9(&mut self) {
+        // SAFETY: kill(2) of our own child.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
+
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for tree in ["debian12", "users-debian12", "pkg-debian"] {
+            copy_tree(&fixtures.join(tree), &root);
+        }
+        fs::create_dir_all(dir.path().join("agent")).unwrap();
+        World { dir }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+    fn agent_dir(&self) -> PathBuf {
+        self.dir.path().join("agent")
+    }
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("m.sock")
+    }
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("store.db")
+    }
+
+    fn manager(&self, faults: &[&str]) -> Proc {
+        let _ = fs::remove_file(self.socket());
+        let child = Command::new(env!("CARGO_BIN_EXE_syscollector-manager"))
+            .arg("serve")
+            .arg("--socket")
+            .arg(self.socket())
+            .arg("--db")
+            .arg(self.store())
+            .arg("--events")
+            .arg(self.dir.path().join("events.jsonl"))
+            .args(faults)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.socket().exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Proc(child)
+    }
+
+    fn agent(&self) -> Proc {
+        let child = Command::new(env!("CARGO_BIN_EXE_syscollector"))
+            .arg("run")
+            .arg("--dir")
+            .arg(self.agent_dir())
+            .arg("--root")
+            .arg(self.root())
+            .arg("--manager")
+            .arg(self.socket())
+            .args([
+                "--only",
+                COLLECTORS,
+                "--interval",
+                "2",
+                "--sync-interval",
+                "1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Proc(child)
+    }
+
+    /// index → id → document (without `state.modified_at`), as the agent holds it.
+    fn agent_view(&self) -> BTreeMap<String, BTreeMap<String, Value>> {
+        let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        let Ok(db) = DbSync::try_open(&self.agent_dir().join("local.db")) else {
+            return out;
+        };
+        for t in TABLES {
+            for row in db.select_all(t).unwrap_or_default() {
+                let st = events::stateful(t, &row, Operation::Create);
+                out.entry(t.index.to_string())
+                    .or_default()
+                    .insert(st.id, comparable(Value::Object(st.document)));
+            }
+        }
+        out
+    }
+
+    /// The same, as the manager's store holds it.
+    fn manager_view(&self) -> BTreeMap<String, BTreeMap<String, Value>> {
+        let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        let Ok(store) = DocStore::open(&self.store()) else {
+            return out;
+        };
+        for t in TABLES {
+            for (_, id, _, doc) in store.dump(t.index, None).unwrap_or_default() {
+                let doc: Value = serde_json::from_str(&doc).unwrap_or(Value::Null);
+                out.entry(t.index.to_string())
+                    .or_default()
+                    .insert(id, comparable(doc));
+            }
+        }
+        out
+    }
+
+    /// Waits until both views are equal and not empty; returns the last difference.
+    fn converge(&self, within: Duration) -> Result<usize, String> {
+        self.converge_to(within, None)
+    }
+
+    /// As [`converge`], to exactly `expected` documents when given.
+    fn converge_to(&self, within: Duration, expected: Option<usize>) -> Result<usize, String> {
+        let deadline = Instant::now() + within;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let a = self.agent_view();
+            let m = self.manager_view();
+            let n: usize = a.values().map(BTreeMap::len).sum();
+            if n > 0 && a == m && expected.is_none_or(|e| e == n) {
+                return Ok(n);
+            }
+            last = describe(&a, &m);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        Err(last)
+    }
+}
+
+fn comparable(mut doc: Value) -> Value {
+    if let Some(state) = doc.get_mut("state").and_then(Value::as_object_mut) {
+        state.remove("modified_at");
+    }
+    doc
+}
+
+fn describe(
+    a: &BTreeMap<String, BTreeMap<String, Value>>,
+    m: &BTreeMap<String, BTreeMap<String, Value>>,
+) -> String {
+    let mut out = String::new();
+    for index in a.keys().chain(m.keys()) {
+        let (x, y) = (a.get(index), m.get(index));
+        if x != y {
+            let xn = x.map(BTreeMap::len).unwrap_or(0);
+            let yn = y.map(BTreeMap::len).unwrap_or(0);
+            let differing = x
+                .into_iter()
+                .flatten()
+                .filter(|(id, d)| y.and_then(|y| y.get(*id)) != Some(*d))
+                .count();
+            out.push_str(&format!(
+                "{index}: agent {xn}, manager {yn}, {differing} differ; "
+            ));
+        }
+    }
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let ty = entry.file_type().unwrap();
+        if ty.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else if ty.is_symlink() {
+            let _ = std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn add_process(root: &Path, pid: u32) {
+    let d = root.join(format!("proc/{pid}"));
+    fs::create_dir_all(&d).unwrap();
+    fs::write(
+        d.join("stat"),
+        format!("{pid} (e2e-sleep) S 1 {pid} {pid} 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 1 0 500 1000000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"),
+    )
+    .unwrap();
+    fs::write(d.join("cmdline"), b"sleep\x00600\x00").unwrap();
+}
+
+#[test]
+fn converges_and_follows_changes_on_the_host() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let _m = w.manager(&[]);
+    let _a = w.agent();
+    let n = w
+        .converge(Duration::from_secs(60))
+        .expect("first convergence");
+    assert!(n > 20, "{n} documents");
+    assert!(fs::read_to_string(w.dir.path().join("events.jsonl"))
+        .unwrap_or_default()
+        .contains("\"module\":\"inventory\""));
+
+    // A process starts and a user is added on the host: the next cycle reaches the manager.
+    add_process(&w.root(), 4242);
+    let passwd = w.root().join("etc/passwd");
+    let mut text = fs::read_to_string(&passwd).unwrap();
+    text.push_str("e2e:x:4242:4242:End to end:/home/e2e:/bin/sh\n");
+    fs::write(&passwd, text).unwrap();
+    w.converge_to(Duration::from_secs(60), Some(n + 2))
+        .expect("after changes");
+    let m = w.manager_view();
+    assert!(m["wazuh-states-inventory-processes"]
+        .values()
+        .any(|d| d["process"]["pid"] == "4242"));
+    assert!(m["wazuh-states-inventory-users"]
+        .values()
+        .any(|d| d["user"]["name"] == "e2e"));
+
+    // The process ends: deleted on the manager too.
+    fs::remove_dir_all(w.root().join("proc/4242")).unwrap();
+    w.converge_to(Duration::from_secs(60), Some(n + 1))
+        .expect("after the process ended");
+}
+
+#[test]
+fn converges_over_a_lossy_link() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let _m = w.manager(&[
+        "--seed",
+        "7",
+        "--drop-in",
+        "0.1",
+        "--drop-out",
+        "0.1",
+        "--dup-out",
+        "0.05",
+        "--reorder-out",
+        "0.05",
+    ]);
+    let _a = w.agent();
+    w.converge(Duration::from_secs(120))
+        .expect("converges despite loss");
+}
+
+#[test]
+fn converges_after_the_manager_was_offline() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let _m = w.manager(&["--offline-secs", "5"]);
+    let _a = w.agent();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        w.manager_view().is_empty(),
+        "nothing may be stored while offline"
+    );
+    w.converge(Duration::from_secs(60))
+        .expect("converges once back");
+}
+
+#[test]
+fn converges_across_manager_restarts_mid_session() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let _a = w.agent();
+    for i in 0..4 {
+        let mut m = w.manager(&["--delay-ms", "2"]);
+        std::thread::sleep(Duration::from_millis(700 + 300 * i));
+        m.kill9();
+    }
+    let _m = w.manager(&[]);
+    w.converge(Duration::from_secs(90))
+        .expect("converges after restarts");
+}
+
+#[test]
+fn converges_after_the_agent_is_killed_during_sync() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let _m = w.manager(&["--delay-ms", "1"]);
+    let mut rng = syscollector::sync_protocol::loopback::Rng::new(99);
+    for pid in 0..10u32 {
+        // Something changes each time, so every restart has new differences to send.
+        add_process(&w.root(), 5000 + pid);
+        let mut a = w.agent();
+        std::thread::sleep(Duration::from_millis(300 + (rng.unit() * 1500.0) as u64));
+        a.kill9();
+    }
+    let _a = w.agent();
+    let n = w
+        .converge(Duration::from_secs(90))
+        .expect("converges after kills");
+    let m = w.manager_view();
+    let procs = &m["wazuh-states-inventory-processes"];
+    for pid in 0..10u32 {
+        let pid = (5000 + pid).to_string();
+        assert!(
+            procs.values().any(|d| d["process"]["pid"] == pid.as_str()),
+            "process {pid} missing"
+        );
+    }
+    assert!(n > 30);
+}
+
+#[test]
+fn hostile_manager_does_not_crash_the_agent() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    // A peer that answers every frame with garbage, truncated frames and random bytes.
+    let listener = std::os::unix::net::UnixListener::bind(w.socket()).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let peer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            listener.set_nonblocking(true).unwrap();
+            let mut rng = syscollector::sync_protocol::loopback::Rng::new(5);
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok((mut s, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                use std::io::Write;
+                for _ in 0..50 {
+                    let len = (rng.unit() * 300.0) as usize;
+                    let junk: Vec<u8> = (0..len).map(|_| (rng.unit() * 256.0) as u8).collect();
+                    let frame = syscollector::sync_protocol::framing::Frame {
+                        loc: b's',
+                        location: if rng.unit() < 0.5 {
+                            "syscollector"
+                        } else {
+                            "syscollector_vd"
+                        }
+                        .into(),
+                        payload: junk.clone(),
+                    };
+                    let mut bytes = frame.encode();
+                    if rng.unit() < 0.3 {
+                        bytes.truncate(bytes.len() / 2);
+                    }
+                    if s.write_all(&bytes).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        })
+    };
+    let mut a = w.agent();
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(a.0.try_wait().unwrap().is_none(), "agent died");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    peer.join().unwrap();
+    // A real manager takes over; the agent delivers everything.
+    let _m = w.manager(&[]);
+    w.converge(Duration::from_secs(60))
+        .expect("converges after the hostile peer");
+    a.kill9();
+}
