@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::{LogLevel, Row};
 pub use schema::{table, table_for_index, ColumnType, TableDef, TABLES};
 use schema::{CHECKSUM, VERSION};
-use sqlvalue::{from_sql, key_part, to_sql};
+use sqlvalue::{from_sql, key_part, key_part_json, to_sql};
 
 /// What can go wrong in the diff engine.
 #[derive(Debug, thiserror::Error)]
@@ -200,9 +200,15 @@ impl DbSync {
                 );
             }
         }
+        let pk_types = table
+            .primary_key
+            .iter()
+            .map(|pk| table.column(pk).map(|c| c.ty).unwrap_or(ColumnType::Text))
+            .collect();
         Ok(TableSync {
             tx,
             table,
+            pk_types,
             known,
             stats: SyncStats::default(),
             insert_sql: String::new(),
@@ -354,6 +360,7 @@ struct Known {
 pub struct TableSync<'c> {
     tx: rusqlite::Transaction<'c>,
     table: &'static TableDef,
+    pk_types: Vec<ColumnType>,
     known: HashMap<Box<str>, Known>,
     stats: SyncStats,
     insert_sql: String,
@@ -365,31 +372,35 @@ impl TableSync<'_> {
     pub fn push(&mut self, mut row: Row, on_change: &mut dyn FnMut(Change)) -> Result<(), DbError> {
         row.remove(VERSION);
         let table = self.table;
-        let mut key = String::new();
-        let mut pk_values = Vec::with_capacity(table.primary_key.len());
-        for pk in table.primary_key {
-            let col = table.column(pk).ok_or(DbError::MissingKey {
-                table: table.name,
-                column: pk,
-            })?;
+        let mut key = String::with_capacity(64);
+        for (pk, ty) in table.primary_key.iter().zip(&self.pk_types) {
             let v = row.get(*pk).ok_or(DbError::MissingKey {
                 table: table.name,
                 column: pk,
             })?;
-            let sql = to_sql(col.ty, v);
-            key_part(&mut key, (&sql).into());
-            pk_values.push(sql);
+            key_part_json(&mut key, *ty, v);
         }
         self.stats.rows += 1;
-        let checksum = row.get(CHECKSUM).and_then(Value::as_str).map(str::to_owned);
+        let checksum = row.get(CHECKSUM).and_then(Value::as_str);
 
         let previous = self.known.get_mut(key.as_str()).map(|known| {
             known.seen = true;
-            match (&checksum, &known.checksum) {
-                (Some(a), Some(b)) => a.as_str() == &**b,
+            match (checksum, &known.checksum) {
+                (Some(a), Some(b)) => a == &**b,
                 _ => false,
             }
         });
+        if previous == Some(true) {
+            // Unchanged: the common case of a rescan, with no copy and no write.
+            return Ok(());
+        }
+        let checksum = checksum.map(str::to_owned);
+        let pk_values: Vec<rusqlite::types::Value> = table
+            .primary_key
+            .iter()
+            .zip(&self.pk_types)
+            .map(|(pk, ty)| to_sql(*ty, row.get(*pk).unwrap_or(&Value::Null)))
+            .collect();
         match previous {
             None => {
                 self.insert(&row)?;

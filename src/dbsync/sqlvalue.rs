@@ -76,15 +76,30 @@ pub fn key_part(key: &mut String, v: ValueRef<'_>) {
         ValueRef::Real(f) => {
             let _ = write!(key, "R{}", f.to_bits());
         }
-        ValueRef::Text(t) => {
-            let s = String::from_utf8_lossy(t);
-            let _ = write!(key, "T{}:{s}", s.len());
-        }
+        ValueRef::Text(t) => text_part(key, &String::from_utf8_lossy(t)),
         ValueRef::Blob(b) => {
             let _ = write!(key, "B{}", hex::encode(b));
         }
     }
     key.push('\u{1}');
+}
+
+fn text_part(key: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(key, "T{}:", s.len());
+    key.push_str(s);
+}
+
+/// [`key_part`] of the value a JSON value is stored as, without building that value for
+/// the common case of text in a text column.
+pub fn key_part_json(key: &mut String, ty: ColumnType, v: &Value) {
+    match (ty, v) {
+        (ColumnType::Text, Value::String(s)) => {
+            text_part(key, s);
+            key.push('\u{1}');
+        }
+        _ => key_part(key, (&to_sql(ty, v)).into()),
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +139,23 @@ mod tests {
         let mut d = String::new();
         key_part(&mut d, ValueRef::Text(b"1"));
         assert_ne!(c, d);
+    }
+
+    #[test]
+    fn json_keys_match_stored_keys() {
+        for (ty, v) in [
+            (ColumnType::Text, json!("abc")),
+            (ColumnType::Text, json!(12)),
+            (ColumnType::BigInt, json!("12")),
+            (ColumnType::Integer, json!(7)),
+            (ColumnType::Text, Value::Null),
+        ] {
+            let mut a = String::new();
+            key_part_json(&mut a, ty, &v);
+            let mut b = String::new();
+            key_part(&mut b, (&to_sql(ty, &v)).into());
+            assert_eq!(a, b, "{ty:?} {v}");
+        }
     }
 
     #[test]
