@@ -22,6 +22,29 @@ static void on_log(modules_log_level_t level, const char *log, const char *tag) 
 
 static void on_stateless(const void *buffer) { (void)buffer; }
 
+/* MQ functions of a host whose queue is down (start fails) or silent (sends vanish). */
+static int g_mq_starts, g_mq_sends;
+static int mq_start_fail(const char *key, short kind, short attempts) {
+    (void)key, (void)kind, (void)attempts;
+    __atomic_add_fetch(&g_mq_starts, 1, __ATOMIC_SEQ_CST);
+    return -1;
+}
+static int mq_send_fail(int queue, const void *message, size_t len, const char *locmsg, char loc) {
+    (void)queue, (void)message, (void)len, (void)locmsg, (void)loc;
+    __atomic_add_fetch(&g_mq_sends, 1, __ATOMIC_SEQ_CST);
+    return -1;
+}
+static int mq_start_ok(const char *key, short kind, short attempts) {
+    (void)key, (void)kind, (void)attempts;
+    __atomic_add_fetch(&g_mq_starts, 1, __ATOMIC_SEQ_CST);
+    return 42;
+}
+static int mq_send_void(int queue, const void *message, size_t len, const char *locmsg, char loc) {
+    (void)queue, (void)message, (void)len, (void)locmsg, (void)loc;
+    __atomic_add_fetch(&g_mq_sends, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
 static void on_stateful(const char *id, Operation_t op, const char *index, const void *buffer,
                         uint64_t version) {
     (void)id, (void)op, (void)index, (void)buffer, (void)version;
@@ -64,6 +87,8 @@ static void query_garbage(const char *label, const char *q) {
     }
 }
 
+static const char *with_nulls_g[3] = {NULL, SYSCOLLECTOR_SYNC_INDEX_PROCESSES, NULL};
+
 /* Every sync-related export with bad arguments; all must fail quietly. */
 static void sync_exports(const char *state) {
     note("sync exports (%s)", state);
@@ -86,7 +111,7 @@ static void sync_exports(const char *state) {
 
     CHECK(!syscollector_notify_data_clean(NULL, 3), "%s: notify_data_clean(NULL, 3)", state);
     CHECK(!syscollector_notify_data_clean(NULL, 0), "%s: notify_data_clean(NULL, 0)", state);
-    const char *with_nulls[3] = {NULL, SYSCOLLECTOR_SYNC_INDEX_PROCESSES, NULL};
+    const char **with_nulls = with_nulls_g;
     CHECK(!syscollector_notify_data_clean(with_nulls, 3), "%s: notify_data_clean([NULL, x, NULL])", state);
     const char *all_null[2] = {NULL, NULL};
     CHECK(!syscollector_notify_data_clean(all_null, 2), "%s: notify_data_clean([NULL, NULL])", state);
@@ -155,8 +180,16 @@ int main(void) {
     if (asprintf(&bad_db, "%s/no-such-dir-\xff\xfe/local.db", dir) < 0) return 1;
     syscollector_init(1, NULL, NULL, on_log, bad_db, "\xff", "\xfe", true, false, true, false, false, false,
                       false, false, false, false, false, false, false, false);
-    took = start_returns_within(5);
-    CHECK(took < 1.0, "start after init(unusable db_path) returned after %.3f s", took);
+    /* The library may refuse to start or keep the inventory in memory; either way start
+     * must not crash and must end promptly on stop. */
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, run_start, NULL) == 0, "pthread_create");
+    sleep_ms(300);
+    double s0 = now_mono();
+    syscollector_stop();
+    pthread_join(t, NULL);
+    double stop_s = now_mono() - s0;
+    CHECK(stop_s < 1.0, "start after init(unusable db_path): stop + join took %.3f s", stop_s);
     free(bad_db);
 
     /* 4. init with NULL callbacks (log too) and a valid non-UTF-8 db_path; scan, stop. */
@@ -165,7 +198,6 @@ int main(void) {
     if (asprintf(&db, "%s/local-\xff\xfe.db", dir) < 0) return 1;
     syscollector_init(3600, NULL, NULL, NULL, db, NULL, NULL, true, true, true, false, false, false, false,
                       true, false, false, false, false, false, true);
-    pthread_t t;
     CHECK(pthread_create(&t, NULL, run_start, NULL) == 0, "pthread_create");
     sleep_ms(1500); /* let the first scan run with NULL callbacks */
     syscollector_lock_scan_mutex();
@@ -174,17 +206,22 @@ int main(void) {
     query_garbage("query non-UTF-8 command", "{\"command\":\"\xff\xfe\"}");
     query_garbage("query non-UTF-8 bytes", "\xff\xfe\xfd");
     query_garbage("query lone surrogate", "{\"command\":\"\\ud800\"}");
-    query_garbage("query deep nesting", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]");
+    char deep[20001];
+    memset(deep, '[', 10000);
+    memset(deep + 10000, ']', 10000);
+    deep[20000] = '\0';
+    query_garbage("query 10000-deep nesting", deep);
+    query_garbage("query unbalanced nesting", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]");
     query_garbage("query set_version huge", "{\"command\":\"set_version\",\"parameters\":{\"version\":1e999}}");
     query_garbage("query set_version negative", "{\"command\":\"set_version\",\"parameters\":{\"version\":-3}}");
     query_garbage("query parameters not object", "{\"command\":\"set_version\",\"parameters\":[1]}");
     /* init while running must be refused, not tear the running module down. */
     syscollector_init(1, NULL, NULL, NULL, NULL, NULL, NULL, false, false, false, false, false, false, false,
                       false, false, false, false, false, false, false);
-    double s0 = now_mono();
+    s0 = now_mono();
     syscollector_stop();
     pthread_join(t, NULL);
-    double stop_s = now_mono() - s0;
+    stop_s = now_mono() - s0;
     CHECK(stop_s < 1.0, "stop + join took %.3f s", stop_s);
     syscollector_stop(); /* twice */
     syscollector_delete_database();
@@ -211,6 +248,40 @@ int main(void) {
     const char *one[1] = {SYSCOLLECTOR_SYNC_INDEX_PROCESSES};
     CHECK(!syscollector_notify_data_clean(one, 1), "notify_data_clean with NULL MQ functions succeeded");
     syscollector_run_recovery_process();
+
+    /* 5b. Real MQ functions, but the queue is down / nobody answers: sync calls fail in
+     * bounded time (timeout 1 s, 1 retry) and garbage replies are rejected. */
+    static const struct {
+        const char *name;
+        MQ_Functions mq;
+    } hosts[] = {
+        {"queue down", {mq_start_fail, mq_send_fail}},
+        {"manager silent", {mq_start_ok, mq_send_void}},
+    };
+    for (size_t h = 0; h < sizeof hosts / sizeof *hosts; h++) {
+        note("init_sync with MQ functions: %s", hosts[h].name);
+        syscollector_init_sync("syscollector", sync_db, sync_db_vd, &hosts[h].mq, 0, 1, 1, 100, 3600);
+        sync_exports(hosts[h].name);
+        syscollector_persist_diff("0123456789012345678901234567890123456789", OPERATION_CREATE,
+                                  SYSCOLLECTOR_SYNC_INDEX_SYSTEM, "{\"host\":{}}", 1);
+        syscollector_persist_diff("0123456789012345678901234567890123456789", OPERATION_CREATE,
+                                  SYSCOLLECTOR_SYNC_INDEX_PROCESSES, "not json", 1);
+        double s1 = now_mono();
+        CHECK(!syscollector_sync_module(MODE_DELTA), "%s: sync_module(DELTA) succeeded", hosts[h].name);
+        double sync_s = now_mono() - s1;
+        note("%s: sync_module(DELTA) failed after %.2f s", hosts[h].name, sync_s);
+        CHECK(sync_s < 20.0, "%s: sync_module(DELTA) took %.2f s", hosts[h].name, sync_s);
+        s1 = now_mono();
+        CHECK(!syscollector_notify_data_clean(with_nulls_g, 3), "%s: notify_data_clean([NULL, x, NULL])",
+              hosts[h].name);
+        sync_s = now_mono() - s1;
+        CHECK(sync_s < 20.0, "%s: notify_data_clean took %.2f s", hosts[h].name, sync_s);
+        syscollector_lock_scan_mutex();
+        syscollector_run_recovery_process();
+        syscollector_unlock_scan_mutex();
+    }
+    note("MQ functions called: start %d, send_binary %d", g_mq_starts, g_mq_sends);
+    CHECK(g_mq_starts > 0, "the library never tried to start the queue");
     syscollector_delete_database();
     free(sync_db);
     free(sync_db_vd);

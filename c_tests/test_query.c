@@ -12,6 +12,21 @@
 #include "json.h"
 #include "syscollector.h"
 
+/* The module-query error codes (SPEC §5; module_query_errors.h of the reference). The
+ * header may or may not carry them. */
+#ifndef MQ_SUCCESS
+#define MQ_SUCCESS 0
+#endif
+#ifndef MQ_ERR_UNKNOWN_COMMAND
+#define MQ_ERR_UNKNOWN_COMMAND 1
+#endif
+#ifndef MQ_ERR_INVALID_JSON
+#define MQ_ERR_INVALID_JSON 2
+#endif
+#ifndef MQ_ERR_INVALID_PARAMS
+#define MQ_ERR_INVALID_PARAMS 3
+#endif
+
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 static int g_scans_done;
