@@ -19,7 +19,8 @@ use syscollector::sync_protocol::server::DocStore;
 /// Scenarios start real processes; one at a time keeps them within the machine.
 static SERIAL: Mutex<()> = parking_lot::const_mutex(());
 
-const COLLECTORS: &str = "os,hardware,processes,users,groups,packages";
+const COLLECTORS: &str = "os,hardware,processes,users,groups,packages,ports";
+const TCP_HEADER: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
 
 struct Proc(Child);
 
@@ -50,6 +51,9 @@ impl World {
         for tree in ["debian12", "users-debian12", "pkg-debian"] {
             copy_tree(&fixtures.join(tree), &root);
         }
+        // No socket yet: an empty kernel socket table.
+        fs::create_dir_all(root.join("proc/net")).unwrap();
+        fs::write(root.join("proc/net/tcp"), TCP_HEADER).unwrap();
         fs::create_dir_all(dir.path().join("agent")).unwrap();
         World { dir }
     }
@@ -89,6 +93,10 @@ impl World {
     }
 
     fn agent(&self) -> Proc {
+        self.agent_with(COLLECTORS, &[])
+    }
+
+    fn agent_with(&self, collectors: &str, extra: &[&str]) -> Proc {
         let child = Command::new(env!("CARGO_BIN_EXE_syscollector"))
             .arg("run")
             .arg("--dir")
@@ -99,12 +107,13 @@ impl World {
             .arg(self.socket())
             .args([
                 "--only",
-                COLLECTORS,
+                collectors,
                 "--interval",
                 "2",
                 "--sync-interval",
                 "1",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -246,7 +255,13 @@ fn converges_and_follows_changes_on_the_host() {
     let mut text = fs::read_to_string(&passwd).unwrap();
     text.push_str("e2e:x:4242:4242:End to end:/home/e2e:/bin/sh\n");
     fs::write(&passwd, text).unwrap();
-    w.converge_to(Duration::from_secs(60), Some(n + 2))
+    // And a listening TCP port opens (127.0.0.1:8080).
+    fs::write(
+        w.root().join("proc/net/tcp"),
+        format!("{TCP_HEADER}   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 424242 1 0000000000000000 100 0 0 10 0\n"),
+    )
+    .unwrap();
+    w.converge_to(Duration::from_secs(60), Some(n + 3))
         .expect("after changes");
     let m = w.manager_view();
     assert!(m["wazuh-states-inventory-processes"]
@@ -255,10 +270,13 @@ fn converges_and_follows_changes_on_the_host() {
     assert!(m["wazuh-states-inventory-users"]
         .values()
         .any(|d| d["user"]["name"] == "e2e"));
+    assert!(m["wazuh-states-inventory-ports"]
+        .values()
+        .any(|d| d["source"]["port"] == 8080 && d["file"]["inode"] == 424242));
 
     // The process ends: deleted on the manager too.
     fs::remove_dir_all(w.root().join("proc/4242")).unwrap();
-    w.converge_to(Duration::from_secs(60), Some(n + 1))
+    w.converge_to(Duration::from_secs(60), Some(n + 2))
         .expect("after the process ended");
 }
 
@@ -273,6 +291,8 @@ fn converges_over_a_lossy_link() {
         "0.1",
         "--drop-out",
         "0.1",
+        "--dup-in",
+        "0.05",
         "--dup-out",
         "0.05",
         "--reorder-out",
@@ -395,4 +415,61 @@ fn hostile_manager_does_not_crash_the_agent() {
     w.converge(Duration::from_secs(60))
         .expect("converges after the hostile peer");
     a.kill9();
+}
+
+#[test]
+fn integrity_check_repairs_a_damaged_manager_store() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let mut m = w.manager(&[]);
+    let _a = w.agent_with(COLLECTORS, &["--integrity", "2"]);
+    let n = w
+        .converge(Duration::from_secs(60))
+        .expect("first convergence");
+    // The manager loses documents behind the agent's back.
+    m.kill9();
+    {
+        let conn = rusqlite::Connection::open(w.store()).unwrap();
+        let gone = conn
+            .execute(
+                "DELETE FROM docs WHERE idx = 'wazuh-states-inventory-users' \
+                 AND id IN (SELECT id FROM docs WHERE idx = 'wazuh-states-inventory-users' LIMIT 3)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(gone, 3);
+    }
+    let _m = w.manager(&[]);
+    assert!(w.manager_view() != w.agent_view());
+    // No change on the host: only the integrity check can bring the documents back.
+    w.converge_to(Duration::from_secs(60), Some(n))
+        .expect("the checksum mismatch triggers a full resend");
+}
+
+#[test]
+fn disabling_a_collector_cleans_its_data_on_both_sides() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let _m = w.manager(&[]);
+    {
+        let _a = w.agent();
+        w.converge(Duration::from_secs(60))
+            .expect("first convergence");
+        assert!(!w.manager_view()["wazuh-states-inventory-processes"].is_empty());
+    }
+    // Restarted without the processes collector.
+    let _a = w.agent_with("os,hardware,users,groups,packages,ports", &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let m = w.manager_view();
+        let a = w.agent_view();
+        if !m.contains_key("wazuh-states-inventory-processes")
+            && !a.contains_key("wazuh-states-inventory-processes")
+            && a == m
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", describe(&a, &m));
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }

@@ -179,7 +179,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         // The next session delivers exactly what the queue holds.
         assert!(p.synchronize(Mode::ModuleDelta, SyncOption::Sync));
         let got: BTreeSet<u64> = peer.with_manager(|m| {
-            m.store("syscollector")
+            m.store()
                 .indices
                 .get(INDEX)
                 .map(|d| d.keys().map(|k| k[2..].parse::<u64>().unwrap()).collect())

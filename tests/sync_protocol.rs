@@ -80,7 +80,7 @@ fn fill(p: &SyncProtocol, n: usize) {
 }
 
 fn store(r: &Rig) -> Store {
-    r.peer.with_manager(|m| m.store("syscollector"))
+    r.peer.with_manager(|m| m.store())
 }
 
 fn held(r: &Rig) -> usize {

@@ -113,8 +113,10 @@ pub struct Manager {
     next_session: u64,
     sessions: HashMap<u64, Session>,
     finished: BTreeSet<u64>,
-    /// Documents per module (`syscollector`, `syscollector_vd`, …).
-    pub stores: BTreeMap<String, Store>,
+    /// The documents of every index, whichever instance (`syscollector` or
+    /// `syscollector_vd`) delivered them: the indexer holds one `wazuh-states-inventory-*`
+    /// per index.
+    pub store: Store,
     /// Every completed session, in order.
     pub completed: Vec<Completed>,
     /// While set, every Start and End is answered with this status.
@@ -130,9 +132,9 @@ impl Manager {
         }
     }
 
-    /// The store of `module` (empty if it never synchronised).
-    pub fn store(&self, module: &str) -> Store {
-        self.stores.get(module).cloned().unwrap_or_default()
+    /// A copy of the documents held.
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     /// Handles one message from an agent and returns the replies to send back.
@@ -225,7 +227,7 @@ impl Manager {
         };
         self.finished.insert(session);
         let module = s.start.module.clone();
-        let store = self.stores.entry(module.clone()).or_default();
+        let store = &mut self.store;
         let mut status = Status::Ok;
         let mut ops = Vec::new();
         if s.start.mode == Mode::ModuleCheck {

@@ -29,6 +29,8 @@ pub struct NetFaults {
     pub seed: u64,
     /// Fraction of incoming sync messages dropped.
     pub drop_in: f64,
+    /// Fraction of incoming sync messages processed twice (as if sent twice).
+    pub duplicate_in: f64,
     /// Fraction of replies dropped.
     pub drop_out: f64,
     /// Fraction of replies sent twice.
@@ -52,7 +54,8 @@ pub struct ServerConfig {
     pub faults: NetFaults,
 }
 
-/// The SQLite document store.
+/// The SQLite document store: one row per (index, document id), with the module that
+/// last wrote it.
 pub struct DocStore {
     conn: Connection,
 }
@@ -65,7 +68,7 @@ impl DocStore {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS docs (module TEXT NOT NULL, idx TEXT NOT NULL, \
              id TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL, \
-             PRIMARY KEY (module, idx, id)) WITHOUT ROWID;",
+             PRIMARY KEY (idx, id)) WITHOUT ROWID;",
         )?;
         Ok(DocStore { conn })
     }
@@ -94,14 +97,12 @@ impl DocStore {
                     ])?;
                 }
                 StoreOp::Delete { index, id } => {
-                    tx.prepare_cached(
-                        "DELETE FROM docs WHERE module = ?1 AND idx = ?2 AND id = ?3",
-                    )?
-                    .execute(params![module, index, id])?;
+                    tx.prepare_cached("DELETE FROM docs WHERE idx = ?1 AND id = ?2")?
+                        .execute(params![index, id])?;
                 }
                 StoreOp::ClearIndex { index } => {
-                    tx.prepare_cached("DELETE FROM docs WHERE module = ?1 AND idx = ?2")?
-                        .execute(params![module, index])?;
+                    tx.prepare_cached("DELETE FROM docs WHERE idx = ?1")?
+                        .execute(params![index])?;
                 }
             }
         }
@@ -125,16 +126,13 @@ impl DocStore {
         for row in rows {
             let (module, index, id, version, doc) = row?;
             let doc = serde_json::from_str(&doc).unwrap_or(serde_json::Value::Null);
-            manager
-                .stores
-                .entry(module)
-                .or_default()
-                .apply(&StoreOp::Upsert {
-                    index,
-                    id,
-                    version: version as u64,
-                    doc,
-                });
+            let _ = module;
+            manager.store.apply(&StoreOp::Upsert {
+                index,
+                id,
+                version: version as u64,
+                doc,
+            });
         }
         Ok(())
     }
@@ -336,7 +334,11 @@ fn handle(
     }
     let offline = !f.offline_for.is_zero() && s.started.elapsed() < f.offline_for;
     s.manager.forced_status = offline.then_some(Status::Offline);
-    let replies = s.manager.handle(msg);
+    let mut replies = Vec::new();
+    if f.duplicate_in > 0.0 && s.rng.unit() < f.duplicate_in {
+        replies.extend(s.manager.handle(msg.clone()));
+    }
+    replies.extend(s.manager.handle(msg));
     let completed = std::mem::take(&mut s.manager.completed);
     for c in completed {
         if let Some(store) = s.store.as_mut() {
