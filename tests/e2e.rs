@@ -121,6 +121,25 @@ impl World {
         Proc(child)
     }
 
+    /// The C host (c_tests/host.c, a stand-in for wazuh-modulesd) driving the library
+    /// through dlopen against the manager; it reads this machine, so only collectors whose
+    /// rows do not change by themselves are used.
+    fn c_host(&self, collectors: &str) -> Proc {
+        let child = Command::new(c_host_binary())
+            .arg("--lib")
+            .arg(library())
+            .arg("--db")
+            .arg(self.agent_dir())
+            .arg("--socket")
+            .arg(self.socket())
+            .args(["--sync-interval", "1", "--collectors", collectors])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Proc(child)
+    }
+
     /// index → id → document (without `state.modified_at`), as the agent holds it.
     fn agent_view(&self) -> BTreeMap<String, BTreeMap<String, Value>> {
         let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
@@ -176,6 +195,38 @@ impl World {
         }
         Err(last)
     }
+}
+
+/// libsyscollector.so of this build: next to the directory of the test binaries.
+fn library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("libsyscollector.so"))
+        .unwrap()
+}
+
+/// The C host, compiled once with the system's C compiler against the committed header.
+fn c_host_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let out =
+                std::env::temp_dir().join(format!("syscollector-e2e-host-{}", std::process::id()));
+            let status = Command::new("cc")
+                .args(["-Wall", "-Wextra", "-Werror", "-O1", "-I"])
+                .arg(root.join("include"))
+                .arg("-o")
+                .arg(&out)
+                .arg(root.join("c_tests/host.c"))
+                .args(["-ldl", "-lpthread"])
+                .status()
+                .expect("a C compiler");
+            assert!(status.success(), "c_tests/host.c does not compile");
+            out
+        })
+        .clone()
 }
 
 fn comparable(mut doc: Value) -> Value {
@@ -472,4 +523,88 @@ fn disabling_a_collector_cleans_its_data_on_both_sides() {
         assert!(Instant::now() < deadline, "{}", describe(&a, &m));
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+#[test]
+fn c_host_converges_over_a_lossy_link() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let _m = w.manager(&[
+        "--seed",
+        "11",
+        "--drop-in",
+        "0.1",
+        "--drop-out",
+        "0.1",
+        "--dup-in",
+        "0.05",
+        "--dup-out",
+        "0.05",
+    ]);
+    let _h = w.c_host("os,users,groups,packages");
+    let n = w
+        .converge(Duration::from_secs(120))
+        .expect("the C host's inventory reaches the manager");
+    assert!(n > 10);
+}
+
+#[test]
+fn c_host_survives_a_hostile_manager_and_stops_on_sigterm() {
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let listener = std::os::unix::net::UnixListener::bind(w.socket()).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let peer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut rng = syscollector::sync_protocol::loopback::Rng::new(17);
+            let mut conns = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok((s, _)) = listener.accept() {
+                    conns.push(s);
+                }
+                for s in &mut conns {
+                    let len = (rng.unit() * 400.0) as usize;
+                    let mut bytes: Vec<u8> = (0..len).map(|_| (rng.unit() * 256.0) as u8).collect();
+                    if rng.unit() < 0.5 {
+                        // A well-formed frame around garbage, sometimes cut short.
+                        let mut frame = syscollector::sync_protocol::framing::Frame {
+                            loc: b's',
+                            location: "syscollector_vd".into(),
+                            payload: bytes,
+                        }
+                        .encode();
+                        if rng.unit() < 0.3 {
+                            frame.truncate(frame.len() / 2);
+                        }
+                        bytes = frame;
+                    }
+                    let _ = s.write_all(&bytes);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let mut h = w.c_host("os,hardware");
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(h.0.try_wait().unwrap().is_none(), "the C host died");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    peer.join().unwrap();
+    // SIGTERM: the host stops the module and exits cleanly, soon.
+    // SAFETY: kill(2) of our own child.
+    unsafe { libc::kill(h.0.id() as i32, libc::SIGTERM) };
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = h.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
 }
