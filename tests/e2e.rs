@@ -348,6 +348,12 @@ fn converges_over_a_lossy_link() {
         "0.05",
         "--reorder-out",
         "0.05",
+        "--reorder-in",
+        "0.05",
+        "--delay-ms",
+        "20",
+        "--delay-fraction",
+        "0.1",
     ]);
     let _a = w.agent();
     w.converge(Duration::from_secs(120))
@@ -483,8 +489,8 @@ fn integrity_check_repairs_a_damaged_manager_store() {
         let conn = rusqlite::Connection::open(w.store()).unwrap();
         let gone = conn
             .execute(
-                "DELETE FROM docs WHERE idx = 'wazuh-states-inventory-users' \
-                 AND id IN (SELECT id FROM docs WHERE idx = 'wazuh-states-inventory-users' LIMIT 3)",
+                "DELETE FROM \"wazuh-states-inventory-users\" \
+                 WHERE id IN (SELECT id FROM \"wazuh-states-inventory-users\" LIMIT 3)",
                 [],
             )
             .unwrap();

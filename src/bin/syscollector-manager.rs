@@ -8,7 +8,8 @@
 //! `serve` answers agents' sync sessions on a Unix socket (frames as in the README) and
 //! keeps their documents in a SQLite store; `dump` prints what the store holds for an index,
 //! one JSON object per line; `ids` prints `<index> <id>` for every document. Faults (reproducible with `--seed`): `--drop-in F`,
-//! `--drop-out F`, `--dup-in F`, `--dup-out F`, `--reorder-out F` (fractions of messages), `--delay-ms N`,
+//! `--drop-out F`, `--dup-in F`, `--dup-out F`, `--reorder-in F`, `--reorder-out F` (fractions of messages), `--delay-ms N` (for
+//! `--delay-fraction F` of the replies, all by default),
 //! `--offline-secs N` (answer Offline for the first N seconds).
 
 use std::path::PathBuf;
@@ -22,7 +23,8 @@ use syscollector::sync_protocol::server::{serve, DocStore, NetFaults, ServerConf
 const USAGE: &str = "\
 usage: syscollector-manager serve --socket PATH [--db PATH] [--events PATH]
                               [--seed N] [--drop-in F] [--drop-out F] [--dup-in F] [--dup-out F]
-                              [--reorder-out F] [--delay-ms N] [--offline-secs N]
+                              [--reorder-in F] [--reorder-out F] [--delay-ms N]
+                              [--delay-fraction F] [--offline-secs N]
        syscollector-manager dump --db PATH --index NAME [--module NAME]
        syscollector-manager ids --db PATH [--module NAME]";
 
@@ -65,6 +67,8 @@ fn run() -> Result<(), String> {
             Long("dup-in") => faults.duplicate_in = fraction(&val(&mut p)?)?,
             Long("dup-out") => faults.duplicate_out = fraction(&val(&mut p)?)?,
             Long("reorder-out") => faults.reorder_out = fraction(&val(&mut p)?)?,
+            Long("reorder-in") => faults.reorder_in = fraction(&val(&mut p)?)?,
+            Long("delay-fraction") => faults.delay_fraction = Some(fraction(&val(&mut p)?)?),
             Long("delay-ms") => faults.delay = Duration::from_millis(number(&val(&mut p)?)?),
             Long("offline-secs") => {
                 faults.offline_for = Duration::from_secs(number(&val(&mut p)?)?)

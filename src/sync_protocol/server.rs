@@ -37,8 +37,12 @@ pub struct NetFaults {
     pub duplicate_out: f64,
     /// Fraction of replies held back and sent after the next one.
     pub reorder_out: f64,
-    /// Delay before each reply.
+    /// Fraction of incoming messages held back and handled after the next one.
+    pub reorder_in: f64,
+    /// Delay before a reply.
     pub delay: Duration,
+    /// Fraction of replies delayed by `delay` (all of them when unset).
+    pub delay_fraction: Option<f64>,
     /// Answer Offline to every session for this long after start.
     pub offline_for: Duration,
 }
@@ -54,10 +58,16 @@ pub struct ServerConfig {
     pub faults: NetFaults,
 }
 
-/// The SQLite document store: one row per (index, document id), with the module that
-/// last wrote it.
+/// The SQLite document store: one table per index (named like the index), one row per
+/// document id, as the indexer holds `wazuh-states-inventory-*`. Each row also records the
+/// module (sync instance) that last wrote it.
 pub struct DocStore {
     conn: Connection,
+}
+
+/// An index name as a quoted SQL identifier.
+fn table_of(index: &str) -> String {
+    format!("\"{}\"", index.replace('"', "\"\""))
 }
 
 impl DocStore {
@@ -65,12 +75,24 @@ impl DocStore {
     pub fn open(path: &Path) -> rusqlite::Result<DocStore> {
         let conn = Connection::open(path)?;
         let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS docs (module TEXT NOT NULL, idx TEXT NOT NULL, \
-             id TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL, \
-             PRIMARY KEY (idx, id)) WITHOUT ROWID;",
-        )?;
         Ok(DocStore { conn })
+    }
+
+    fn ensure_table(conn: &Connection, index: &str) -> rusqlite::Result<()> {
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY NOT NULL, module TEXT NOT NULL, \
+             version INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;",
+            table_of(index)
+        ))
+    }
+
+    /// The indices that have a table.
+    pub fn indices(&self) -> rusqlite::Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect()
     }
 
     /// Applies one completed session's changes in one transaction.
@@ -84,79 +106,76 @@ impl DocStore {
                     version,
                     doc,
                 } => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO docs (module, idx, id, version, doc) \
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![
-                        module,
-                        index,
-                        id,
-                        *version as i64,
-                        doc.to_string()
-                    ])?;
+                    Self::ensure_table(&tx, index)?;
+                    tx.prepare_cached(&format!(
+                        "INSERT OR REPLACE INTO {} (id, module, version, doc) VALUES (?1, ?2, ?3, ?4)",
+                        table_of(index)
+                    ))?
+                    .execute(params![id, module, *version as i64, doc.to_string()])?;
                 }
                 StoreOp::Delete { index, id } => {
-                    tx.prepare_cached("DELETE FROM docs WHERE idx = ?1 AND id = ?2")?
-                        .execute(params![index, id])?;
+                    Self::ensure_table(&tx, index)?;
+                    tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", table_of(index)))?
+                        .execute(params![id])?;
                 }
                 StoreOp::ClearIndex { index } => {
-                    tx.prepare_cached("DELETE FROM docs WHERE idx = ?1")?
-                        .execute(params![index])?;
+                    Self::ensure_table(&tx, index)?;
+                    tx.execute(&format!("DELETE FROM {}", table_of(index)), [])?;
                 }
             }
         }
         tx.commit()
     }
 
-    /// Loads everything into a manager's in-memory stores.
+    /// Loads everything into a manager's in-memory store.
     pub fn load_into(&self, manager: &mut Manager) -> rusqlite::Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT module, idx, id, version, doc FROM docs")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        for row in rows {
-            let (module, index, id, version, doc) = row?;
-            let doc = serde_json::from_str(&doc).unwrap_or(serde_json::Value::Null);
-            let _ = module;
-            manager.store.apply(&StoreOp::Upsert {
-                index,
-                id,
-                version: version as u64,
-                doc,
-            });
+        for index in self.indices()? {
+            for (_, id, version, doc) in self.dump(&index, None)? {
+                let doc = serde_json::from_str(&doc).unwrap_or(serde_json::Value::Null);
+                manager.store.apply(&StoreOp::Upsert {
+                    index: index.clone(),
+                    id,
+                    version,
+                    doc,
+                });
+            }
         }
         Ok(())
     }
 
-    /// `(index, id)` of every document (of `module` only, if given), ordered.
+    /// `(index, id)` of every document (written by `module` only, if given), ordered.
     pub fn ids(&self, module: Option<&str>) -> rusqlite::Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT idx, id FROM docs WHERE (?1 IS NULL OR module = ?1) ORDER BY idx, id",
-        )?;
-        let rows = stmt.query_map(params![module], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect()
+        let mut out = Vec::new();
+        for index in self.indices()? {
+            for (m, id, _, _) in self.dump(&index, None)? {
+                if module.is_none_or(|want| want == m) {
+                    out.push((index.clone(), id));
+                }
+            }
+        }
+        Ok(out)
     }
 
-    /// Documents of `index` (all modules unless `module`), ordered by id.
+    /// `(module, id, version, document)` of `index` (written by `module` only, if given),
+    /// ordered by id; empty for an index the manager never received.
     pub fn dump(
         &self,
         index: &str,
         module: Option<&str>,
     ) -> rusqlite::Result<Vec<(String, String, u64, String)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT module, id, version, doc FROM docs WHERE idx = ?1 \
-             AND (?2 IS NULL OR module = ?2) ORDER BY id, module",
+        let exists: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [index],
+            |r| r.get(0),
         )?;
-        let rows = stmt.query_map(params![index, module], |r| {
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT module, id, version, doc FROM {} WHERE (?1 IS NULL OR module = ?1) ORDER BY id",
+            table_of(index)
+        ))?;
+        let rows = stmt.query_map(params![module], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -258,26 +277,49 @@ fn connection(
     let mut reader = std::io::BufReader::new(stream);
     // A reply held back to be delivered after the next one (reordering fault).
     let mut held: Option<Frame> = None;
+    // An incoming message held back to be handled after the next one.
+    let mut held_in: Option<Frame> = None;
+    let mut pending: Vec<Frame> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
-        let frame = match Frame::read_from(&mut reader) {
-            Ok(Some(f)) => f,
-            Ok(None) => return,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                // Nothing more is coming for now: a held reply must not wait forever.
-                if let Some(h) = held.take() {
-                    if h.write_to(&mut writer).is_err() {
-                        return;
+        let frame = match pending.pop() {
+            Some(f) => f,
+            None => match Frame::read_from(&mut reader) {
+                Ok(Some(f)) => {
+                    let hold = {
+                        let mut s = shared.lock();
+                        let r = s.faults.reorder_in;
+                        r > 0.0 && s.rng.unit() < r
+                    };
+                    if hold && held_in.is_none() {
+                        held_in = Some(f);
+                        continue;
                     }
+                    if let Some(h) = held_in.take() {
+                        pending.push(h);
+                    }
+                    f
                 }
-                continue;
-            }
-            Err(e) => {
-                log(&format!("connection closed: {e}"));
-                return;
-            }
+                Ok(None) => return,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    // Nothing more is coming for now: nothing held may wait forever.
+                    if let Some(h) = held.take() {
+                        if h.write_to(&mut writer).is_err() {
+                            return;
+                        }
+                    }
+                    if let Some(h) = held_in.take() {
+                        pending.push(h);
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    log(&format!("connection closed: {e}"));
+                    return;
+                }
+            },
         };
         let (replies, delay, reorder) = handle(&shared, frame, log);
         for reply in replies {
@@ -363,5 +405,9 @@ fn handle(
         out.push(frame);
     }
     let reorder = f.reorder_out > 0.0 && s.rng.unit() < f.reorder_out;
-    (out, f.delay, reorder)
+    let delay = match f.delay_fraction {
+        Some(frac) if s.rng.unit() >= frac => Duration::ZERO,
+        _ => f.delay,
+    };
+    (out, delay, reorder)
 }
