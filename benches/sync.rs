@@ -8,9 +8,9 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use syscollector::inventory::Operation;
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{Faults, Loopback};
+use syscollector::sync_protocol::loopback::{self, Faults};
 use syscollector::sync_protocol::{
-    AgentMetadata, Item, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
+    AgentMetadata, Item, Mode, PersistentQueue, Settings, SyncOption,
 };
 
 const N: usize = 100_000;
@@ -75,8 +75,7 @@ fn bench(c: &mut Criterion) {
             || {
                 let q = fresh_queue(dir.path(), "session.db");
                 q.submit_all(items.clone()).expect("fill");
-                let peer = Loopback::new(Faults::default());
-                let p = Arc::new(SyncProtocol::new(
+                loopback::connected(
                     Settings {
                         module: "syscollector_vd".into(),
                         timeout: Duration::from_secs(30),
@@ -85,17 +84,10 @@ fn bench(c: &mut Criterion) {
                         end_delay: Duration::ZERO,
                     },
                     q,
-                    Arc::new(peer.clone()),
+                    Faults::default(),
                     Arc::new(|| Some(AgentMetadata::default())),
                     null_logger(),
-                ));
-                let weak = Arc::downgrade(&p);
-                peer.set_reply_sink(move |buf| {
-                    if let Some(p) = weak.upgrade() {
-                        p.parse_response(buf);
-                    }
-                });
-                (p, peer)
+                )
             },
             |(p, peer)| {
                 assert!(p.synchronize(Mode::ModuleDelta, SyncOption::Sync));

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use syscollector::inventory::Operation;
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{Faults, Loopback, Rng};
+use syscollector::sync_protocol::loopback::{self, Faults, Loopback, Rng};
 use syscollector::sync_protocol::{
     AgentMetadata, Item, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
 };
@@ -23,8 +23,7 @@ const INDEX: &str = "wazuh-states-inventory-processes";
 
 fn protocol(queue: &Path) -> (Arc<SyncProtocol>, Loopback) {
     let q = PersistentQueue::open(queue, &|_| {}).expect("queue");
-    let peer = Loopback::new(Faults::default());
-    let p = Arc::new(SyncProtocol::new(
+    loopback::connected(
         Settings {
             module: "syscollector".into(),
             timeout: Duration::from_secs(2),
@@ -33,17 +32,10 @@ fn protocol(queue: &Path) -> (Arc<SyncProtocol>, Loopback) {
             end_delay: Duration::ZERO,
         },
         q,
-        Arc::new(peer.clone()),
+        Faults::default(),
         Arc::new(|| Some(AgentMetadata::default())),
         null_logger(),
-    ));
-    let weak = Arc::downgrade(&p);
-    peer.set_reply_sink(move |b| {
-        if let Some(p) = weak.upgrade() {
-            p.parse_response(b);
-        }
-    });
-    (p, peer)
+    )
 }
 
 fn id(n: u64) -> String {

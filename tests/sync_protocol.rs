@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use syscollector::inventory::Operation;
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{Faults, Loopback};
+use syscollector::sync_protocol::loopback::{self, Faults, Loopback};
 use syscollector::sync_protocol::manager::Store;
 use syscollector::sync_protocol::{
     AgentMetadata, Item, Mode, PersistentQueue, Settings, Status, SyncOption, SyncProtocol,
@@ -32,8 +32,7 @@ fn metadata() -> Option<AgentMetadata> {
 fn rig(faults: Faults, timeout_ms: u64, retries: u32, max_eps: usize) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let queue = PersistentQueue::open(&dir.path().join("sync.db"), &|_| {}).unwrap();
-    let peer = Loopback::new(faults);
-    let proto = Arc::new(SyncProtocol::new(
+    let (proto, peer) = loopback::connected(
         Settings {
             module: "syscollector".into(),
             timeout: Duration::from_millis(timeout_ms),
@@ -42,16 +41,10 @@ fn rig(faults: Faults, timeout_ms: u64, retries: u32, max_eps: usize) -> Rig {
             end_delay: Duration::ZERO,
         },
         queue,
-        Arc::new(peer.clone()),
+        faults,
         Arc::new(metadata),
         null_logger(),
-    ));
-    let weak = Arc::downgrade(&proto);
-    peer.set_reply_sink(move |buf| {
-        if let Some(p) = weak.upgrade() {
-            p.parse_response(buf);
-        }
-    });
+    );
     Rig {
         _dir: dir,
         proto,

@@ -198,3 +198,29 @@ impl Transport for Loopback {
         self.tx.send(message.to_vec()).is_ok()
     }
 }
+
+/// A protocol instance whose transport is a new loopback manager, with the manager's
+/// replies routed back into the instance's `parse_response`.
+pub fn connected(
+    settings: super::Settings,
+    queue: super::PersistentQueue,
+    faults: Faults,
+    metadata: super::MetadataSource,
+    log: crate::Logger,
+) -> (Arc<super::SyncProtocol>, Loopback) {
+    let peer = Loopback::new(faults);
+    let proto = Arc::new(super::SyncProtocol::new(
+        settings,
+        queue,
+        Arc::new(peer.clone()),
+        metadata,
+        log,
+    ));
+    let weak = Arc::downgrade(&proto);
+    peer.set_reply_sink(move |buf| {
+        if let Some(p) = weak.upgrade() {
+            p.parse_response(buf);
+        }
+    });
+    (proto, peer)
+}
