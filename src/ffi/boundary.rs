@@ -86,16 +86,15 @@ mod tests {
     }
 
     #[test]
-    fn c_strings() {
-        let s = std::ffi::CString::new(vec![0xff, b'a']).unwrap();
+    fn c_strings() -> Result<(), Box<dyn std::error::Error>> {
+        let s = std::ffi::CString::new(vec![0xff, b'a'])?;
         unsafe {
-            assert_eq!(c_text(s.as_ptr()).unwrap(), "\u{fffd}a");
-            assert_eq!(
-                c_path(s.as_ptr()).unwrap().as_os_str().as_bytes(),
-                &[0xff, b'a']
-            );
+            assert_eq!(c_text(s.as_ptr()).as_deref(), Some("\u{fffd}a"));
+            let path = c_path(s.as_ptr()).ok_or("no path")?;
+            assert_eq!(path.as_os_str().as_bytes(), &[0xff, b'a']);
             assert!(c_text(std::ptr::null()).is_none());
         }
         assert_eq!(to_cstring("a\0b").as_bytes(), b"a b");
+        Ok(())
     }
 }
