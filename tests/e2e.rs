@@ -275,6 +275,64 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A peer on the manager's socket that sends every connected agent random bytes and
+/// frames of garbage (for either instance, some cut short), every 20 ms, until stopped.
+struct HostilePeer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl HostilePeer {
+    fn start(socket: &Path, seed: u64) -> HostilePeer {
+        use std::io::Write;
+        let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut rng = syscollector::sync_protocol::loopback::Rng::new(seed);
+            let mut conns = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok((s, _)) = listener.accept() {
+                    // Never block on a reader that stopped reading: drop what does not fit.
+                    let _ = s.set_nonblocking(true);
+                    conns.push(s);
+                }
+                for s in &mut conns {
+                    let len = (rng.unit() * 400.0) as usize;
+                    let mut bytes: Vec<u8> = (0..len).map(|_| (rng.unit() * 256.0) as u8).collect();
+                    if rng.unit() < 0.5 {
+                        let location = if rng.unit() < 0.5 {
+                            "syscollector"
+                        } else {
+                            "syscollector_vd"
+                        };
+                        let mut frame = syscollector::sync_protocol::framing::Frame {
+                            loc: b's',
+                            location: location.into(),
+                            payload: bytes,
+                        }
+                        .encode();
+                        if rng.unit() < 0.3 {
+                            frame.truncate(frame.len() / 2);
+                        }
+                        bytes = frame;
+                    }
+                    let _ = s.write_all(&bytes);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        HostilePeer { stop, thread }
+    }
+
+    /// Stops the peer; its socket file goes with it when the real manager rebinds.
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().unwrap();
+    }
+}
+
 fn add_process(root: &Path, pid: u32) {
     let d = root.join(format!("proc/{pid}"));
     fs::create_dir_all(&d).unwrap();
@@ -423,50 +481,11 @@ fn converges_after_the_agent_is_killed_during_sync() {
 fn hostile_manager_does_not_crash_the_agent() {
     let _one = SERIAL.lock();
     let w = World::new();
-    // A peer that answers every frame with garbage, truncated frames and random bytes.
-    let listener = std::os::unix::net::UnixListener::bind(w.socket()).unwrap();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let peer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            listener.set_nonblocking(true).unwrap();
-            let mut rng = syscollector::sync_protocol::loopback::Rng::new(5);
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let Ok((mut s, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                };
-                use std::io::Write;
-                for _ in 0..50 {
-                    let len = (rng.unit() * 300.0) as usize;
-                    let junk: Vec<u8> = (0..len).map(|_| (rng.unit() * 256.0) as u8).collect();
-                    let frame = syscollector::sync_protocol::framing::Frame {
-                        loc: b's',
-                        location: if rng.unit() < 0.5 {
-                            "syscollector"
-                        } else {
-                            "syscollector_vd"
-                        }
-                        .into(),
-                        payload: junk.clone(),
-                    };
-                    let mut bytes = frame.encode();
-                    if rng.unit() < 0.3 {
-                        bytes.truncate(bytes.len() / 2);
-                    }
-                    if s.write_all(&bytes).is_err() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-        })
-    };
+    let peer = HostilePeer::start(&w.socket(), 5);
     let mut a = w.agent();
     std::thread::sleep(Duration::from_secs(5));
     assert!(a.0.try_wait().unwrap().is_none(), "agent died");
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    peer.join().unwrap();
+    peer.stop();
     // A real manager takes over; the agent delivers everything.
     let _m = w.manager(&[]);
     w.converge(Duration::from_secs(60))
@@ -558,46 +577,11 @@ fn c_host_converges_over_a_lossy_link() {
 fn c_host_survives_a_hostile_manager_and_stops_on_sigterm() {
     let _one = SERIAL.lock();
     let w = World::new();
-    let listener = std::os::unix::net::UnixListener::bind(w.socket()).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let peer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            use std::io::Write;
-            let mut rng = syscollector::sync_protocol::loopback::Rng::new(17);
-            let mut conns = Vec::new();
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                if let Ok((s, _)) = listener.accept() {
-                    conns.push(s);
-                }
-                for s in &mut conns {
-                    let len = (rng.unit() * 400.0) as usize;
-                    let mut bytes: Vec<u8> = (0..len).map(|_| (rng.unit() * 256.0) as u8).collect();
-                    if rng.unit() < 0.5 {
-                        // A well-formed frame around garbage, sometimes cut short.
-                        let mut frame = syscollector::sync_protocol::framing::Frame {
-                            loc: b's',
-                            location: "syscollector_vd".into(),
-                            payload: bytes,
-                        }
-                        .encode();
-                        if rng.unit() < 0.3 {
-                            frame.truncate(frame.len() / 2);
-                        }
-                        bytes = frame;
-                    }
-                    let _ = s.write_all(&bytes);
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
-    };
+    let peer = HostilePeer::start(&w.socket(), 17);
     let mut h = w.c_host("os,hardware");
     std::thread::sleep(Duration::from_secs(5));
     assert!(h.0.try_wait().unwrap().is_none(), "the C host died");
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    peer.join().unwrap();
+    peer.stop();
     // SIGTERM: the host stops the module and exits cleanly, soon.
     // SAFETY: kill(2) of our own child.
     unsafe { libc::kill(h.0.id() as i32, libc::SIGTERM) };

@@ -29,7 +29,7 @@ pub use events::{Operation, Stateful};
 pub use sync::{InventorySync, SyncConfig};
 
 /// A collector that hands its rows one at a time to a callback.
-type StreamingCollector<'a> = dyn Fn(&mut dyn FnMut(Row)) -> Result<(), CollectError> + 'a;
+type StreamingCollector<'a> = dyn FnMut(&mut dyn FnMut(Row)) -> Result<(), CollectError> + 'a;
 
 /// Which collectors run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -502,7 +502,7 @@ impl Inventory {
             }
         }
         if c.packages {
-            self.scan_streamed(&mut report, &schema::PACKAGES, &|each| p.packages(each));
+            self.scan_streamed(&mut report, &schema::PACKAGES, &mut |each| p.packages(each));
         }
         if c.hotfixes {
             self.scan_one(&mut report, &schema::HOTFIXES, || p.hotfixes());
@@ -513,7 +513,9 @@ impl Inventory {
             });
         }
         if c.processes {
-            self.scan_streamed(&mut report, &schema::PROCESSES, &|each| p.processes(each));
+            self.scan_streamed(&mut report, &schema::PROCESSES, &mut |each| {
+                p.processes(each)
+            });
         }
         if c.groups {
             self.scan_one(&mut report, &schema::GROUPS, || p.groups());
@@ -552,55 +554,27 @@ impl Inventory {
         }
     }
 
+    /// Scans a table whose collector returns all its rows at once.
     fn scan_one(
         &self,
         report: &mut ScanReport,
         table: &'static TableDef,
         collect: impl FnOnce() -> Result<Vec<Row>, CollectError>,
     ) {
-        if self.is_stopping() {
-            return;
-        }
-        let start = Instant::now();
-        self.log(
-            LogLevel::DebugVerbose,
-            &format!("Starting {} scan", table.name),
-        );
-        let rows = match collect() {
-            Ok(rows) => rows,
-            Err(e) => return self.collect_failed(table.name, &e),
-        };
-        let mut db = self.db.lock();
-        let sync = self.sync();
-        if let Some(s) = &sync {
-            s.begin_batch();
-        }
-        let result = (|| {
-            let mut txn = db.begin(table)?;
-            let mut emit = |c: Change| self.emit(table, &c);
-            for row in rows {
-                if self.is_stopping() {
-                    return Ok(None);
-                }
-                self.push_row(&mut txn, table, row, &mut emit)?;
+        let mut collect = Some(collect);
+        self.scan_streamed(report, table, &mut |each| {
+            if let Some(collect) = collect.take() {
+                collect()?.into_iter().for_each(&mut *each);
             }
-            txn.finish_with(&mut emit, &mut || self.flush_queues(&sync))
-                .map(Some)
-        })();
-        if let Err(e) = self.flush_queues(&sync) {
-            self.log(
-                LogLevel::Error,
-                &format!("Cannot store sync differences: {e}"),
-            );
-        }
-        self.finish_table(report, table, start, result);
+            Ok(())
+        });
     }
 
     fn scan_streamed(
         &self,
         report: &mut ScanReport,
         table: &'static TableDef,
-        collect: &StreamingCollector<'_>,
+        collect: &mut StreamingCollector<'_>,
     ) {
         if self.is_stopping() {
             return;
@@ -725,7 +699,8 @@ impl Inventory {
 
     fn emit(&self, table: &'static TableDef, change: &Change) {
         let (stateful, stateless) = events::events(table, change);
-        let json = serde_json::Value::Object(stateful.document.clone()).to_string();
+        // Serializing a JSON map cannot fail; an empty string would only reach the log.
+        let json = serde_json::to_string(&stateful.document).unwrap_or_default();
         self.sink.stateful(&stateful, &json);
         if self.notify.load(Ordering::SeqCst) {
             let event = serde_json::Value::Object(stateless).to_string();

@@ -693,33 +693,32 @@ impl SyncProtocol {
                     );
                     return true;
                 }
-                match status {
-                    Status::Ok => {
+                let failure = match status {
+                    Status::Ok => None,
+                    Status::Offline => Some((
+                        LogLevel::Error,
+                        "Received EndAck with Offline status. Aborting synchronization.",
+                        SyncResult::CommunicationError,
+                    )),
+                    Status::ChecksumMismatch => Some((
+                        LogLevel::Debug,
+                        "Checksum mismatch detected by manager, full resync will be triggered.",
+                        SyncResult::ChecksumError,
+                    )),
+                    Status::Error => Some((
+                        LogLevel::Error,
+                        "Received EndAck with Error status. Aborting synchronization.",
+                        SyncResult::GenericError,
+                    )),
+                };
+                match failure {
+                    None => {
                         st.result = SyncResult::Success;
                         st.end_ack = true;
                     }
-                    Status::Offline => {
-                        self.log(
-                            LogLevel::Error,
-                            "Received EndAck with Offline status. Aborting synchronization.",
-                        );
-                        st.result = SyncResult::CommunicationError;
-                        st.failed = true;
-                    }
-                    Status::ChecksumMismatch => {
-                        self.log(
-                            LogLevel::Debug,
-                            "Checksum mismatch detected by manager, full resync will be triggered.",
-                        );
-                        st.result = SyncResult::ChecksumError;
-                        st.failed = true;
-                    }
-                    Status::Error => {
-                        self.log(
-                            LogLevel::Error,
-                            "Received EndAck with Error status. Aborting synchronization.",
-                        );
-                        st.result = SyncResult::GenericError;
+                    Some((level, msg, result)) => {
+                        self.log(level, msg);
+                        st.result = result;
                         st.failed = true;
                     }
                 }
