@@ -10,11 +10,10 @@
 //! Numbers that do not parse are treated as absent rather than failing the row.
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use serde_json::Value;
 
-use super::{CollectError, LinuxSysInfo};
+use super::{read, CollectError, LinuxSysInfo};
 use crate::Row;
 
 /// What the agent writes when a value is unknown.
@@ -137,8 +136,13 @@ fn leading_number(value: &str) -> Option<u64> {
 /// opened (no DMI, or not readable by this user), "" when it is empty.
 fn serial_number(p: &LinuxSysInfo) -> String {
     let path = p.path("/sys/class/dmi/id/board_serial");
-    let file = match std::fs::File::open(&path) {
+    let file = match read::open(&path) {
         Ok(file) => file,
+        // As an open that succeeds and a read that fails (a directory).
+        Err(e) if read::is_not_regular(&e) => {
+            p.debug(&format!("cannot read {}: {e}", path.display()));
+            return String::new();
+        }
         Err(e) => {
             if e.kind() != std::io::ErrorKind::NotFound {
                 p.debug(&format!("cannot open {}: {e}", path.display()));
@@ -146,11 +150,13 @@ fn serial_number(p: &LinuxSysInfo) -> String {
             return UNKNOWN_VALUE.to_string();
         }
     };
-    let mut bytes = Vec::new();
-    if let Err(e) = file.take(READ_LIMIT).read_to_end(&mut bytes) {
-        p.debug(&format!("cannot read {}: {e}", path.display()));
-        return String::new();
-    }
+    let bytes = match read::bytes_of(file, READ_LIMIT) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            p.debug(&format!("cannot read {}: {e}", path.display()));
+            return String::new();
+        }
+    };
     String::from_utf8_lossy(&bytes)
         .split(|c: char| c.is_ascii_whitespace() || c == '\x0b')
         .find(|word| !word.is_empty())

@@ -5,15 +5,26 @@
 //! [`crate::dbsync::schema`]; the module computes checksums, diffs and events. The Linux
 //! implementation, [`LinuxSysInfo`], reads everything below a configurable root directory
 //! (default `/`), so every parser runs on fixture trees of other distributions in tests.
+//!
+//! The modules split by job: [`read`] is the one way any collector reads a file (never
+//! blocking, always bounded); [`parse`] holds the pure parsers shared by several
+//! collectors (bytes in, types out); [`accounts`] the account databases several
+//! collectors read; every other module is one collector, and no collector imports
+//! another. What is asked of the live system rather than read below the root (the
+//! addresses from `getifaddrs`, the services from systemd over D-Bus, the kernel from
+//! `uname`) is chosen by name in [`Sources`], so each live source can be driven by a test.
 
+pub mod accounts;
 pub mod browser_extensions;
 pub mod groups;
 pub mod hardware;
 pub mod network;
 pub mod os;
 pub mod packages;
+pub mod parse;
 pub mod ports;
 pub mod processes;
+pub mod read;
 pub mod services;
 pub mod users;
 
@@ -100,14 +111,78 @@ pub trait SysInfo: Send + Sync {
 }
 
 /// Reads at most `limit` bytes of `path` as text (invalid UTF-8 replaced), so that a huge
-/// or endless file cannot exhaust memory.
+/// or endless file cannot exhaust memory; refuses anything but a regular file without
+/// blocking (see [`read`]).
 pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<String> {
-    use std::io::Read as _;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit)
-        .read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    read::text(path, limit)
+}
+
+/// Where the addresses of the network tables come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressSource {
+    /// `getifaddrs(3)` of the running host (the files when it fails).
+    Getifaddrs,
+    /// `proc/net/fib_trie`, `proc/net/if_inet6` and `proc/net/route` below the root.
+    Files,
+}
+
+/// Where the services come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceSource {
+    /// systemd over the system D-Bus (the unit files when it cannot be reached).
+    SystemBus,
+    /// systemd over the D-Bus at this address (a private bus; the unit files when it
+    /// cannot be reached).
+    Bus(String),
+    /// The unit files below the root.
+    UnitFiles,
+}
+
+/// Where the kernel facts of the OS row come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelSource {
+    /// `uname(2)` of the running host.
+    Uname,
+    /// `proc/sys/kernel/{ostype,hostname,version,arch,osrelease}` below the root, each
+    /// missing or empty one from `uname(2)`.
+    Files,
+}
+
+/// The sources a provider asks the live system instead of reading files below its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sources {
+    pub addresses: AddressSource,
+    pub services: ServiceSource,
+    pub kernel: KernelSource,
+}
+
+impl Sources {
+    /// The running host's own sources: getifaddrs, the system bus, uname.
+    pub fn live() -> Self {
+        Sources {
+            addresses: AddressSource::Getifaddrs,
+            services: ServiceSource::SystemBus,
+            kernel: KernelSource::Uname,
+        }
+    }
+
+    /// Files below the root only (a fixture tree, a mounted image).
+    pub fn files() -> Self {
+        Sources {
+            addresses: AddressSource::Files,
+            services: ServiceSource::UnitFiles,
+            kernel: KernelSource::Files,
+        }
+    }
+
+    /// The default for `root`: [`Sources::live`] for `/`, [`Sources::files`] otherwise.
+    pub fn for_root(root: &Path) -> Self {
+        if root == Path::new("/") {
+            Self::live()
+        } else {
+            Self::files()
+        }
+    }
 }
 
 /// The Linux data provider, reading below `root`.
@@ -115,6 +190,7 @@ pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<String> {
 pub struct LinuxSysInfo {
     root: PathBuf,
     log: Logger,
+    sources: Sources,
     /// Package rows of sources that did not change since the last scan.
     packages_cache: std::sync::Arc<packages::PackageCache>,
 }
@@ -125,18 +201,32 @@ impl LinuxSysInfo {
         Self::with_root("/", log)
     }
 
-    /// A provider that reads `root` as if it were `/` (fixture trees, containers).
+    /// A provider that reads `root` as if it were `/` (fixture trees, containers), with
+    /// the default [`Sources`] of that root.
     pub fn with_root(root: impl Into<PathBuf>, log: Logger) -> Self {
+        let root = root.into();
         LinuxSysInfo {
-            root: root.into(),
+            sources: Sources::for_root(&root),
+            root,
             log,
             packages_cache: std::sync::Arc::new(packages::PackageCache::new()),
         }
     }
 
+    /// The same provider with other live sources.
+    pub fn with_sources(mut self, sources: Sources) -> Self {
+        self.sources = sources;
+        self
+    }
+
     /// The root directory this provider reads.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The live sources this provider uses.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
     }
 
     /// `path` (absolute, as on the host) below the root.
@@ -148,20 +238,33 @@ impl LinuxSysInfo {
         (self.log)(crate::LogLevel::Debug, msg);
     }
 
+    /// Logs a failed read of `path` at debug level, unless the file is just missing.
+    pub(crate) fn read_failed(&self, path: &Path, e: &std::io::Error) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            self.debug(&format!("cannot read {}: {e}", path.display()));
+        }
+    }
+
     /// The text of `file` (absolute, as on the host) below the root, at most `limit` bytes,
     /// invalid UTF-8 replaced; `None` when it cannot be read. A missing file is the normal
-    /// case; other errors are logged at debug level.
+    /// case; other errors (a FIFO, a directory) are logged at debug level.
     pub fn read_text(&self, file: &str, limit: u64) -> Option<String> {
-        let path = self.path(file);
-        match read_limited(&path, limit) {
-            Ok(text) => Some(text),
-            Err(e) => {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    self.debug(&format!("cannot read {}: {e}", path.display()));
-                }
-                None
-            }
-        }
+        self.read_text_at(&self.path(file), limit)
+    }
+
+    /// As [`LinuxSysInfo::read_text`] for a path already below the root.
+    pub fn read_text_at(&self, path: &Path, limit: u64) -> Option<String> {
+        read::text(path, limit)
+            .map_err(|e| self.read_failed(path, &e))
+            .ok()
+    }
+
+    /// The bytes of `path` (already below the root), at most `limit`; `None` when it
+    /// cannot be read (logged at debug level unless missing).
+    pub fn read_bytes_at(&self, path: &Path, limit: u64) -> Option<Vec<u8>> {
+        read::bytes(path, limit)
+            .map_err(|e| self.read_failed(path, &e))
+            .ok()
     }
 }
 

@@ -9,15 +9,14 @@
 //! `/etc/os-release` is never replaced by `/usr/lib/os-release`, and a version is split
 //! into major, minor and patch only where it starts with digits.
 //!
-//! The kernel facts come from `uname(2)` for the running host; for another root (a
-//! fixture tree, a container image) the root's `proc/sys/kernel/*` files win when they
-//! exist, so the row describes that tree rather than the machine running the tests.
-
-use std::path::Path;
+//! The kernel facts come from the provider's [`KernelSource`]: `uname(2)` (the default for
+//! the running host), or the root's `proc/sys/kernel/*` files, each missing one from
+//! `uname(2)` (the default for another root: a fixture tree, a container image, so the
+//! row describes that tree rather than the machine running the tests).
 
 use serde_json::Value;
 
-use super::{CollectError, LinuxSysInfo};
+use super::{CollectError, KernelSource, LinuxSysInfo};
 use crate::Row;
 
 /// What the agent writes when a value is unknown.
@@ -177,14 +176,14 @@ fn release_info(p: &LinuxSysInfo, info: &mut Row) -> bool {
     })
 }
 
-/// The kernel part of the row: for each field the `proc/sys/kernel` file of another
-/// root, or else `uname(2)`.
+/// The kernel part of the row: for each field the `proc/sys/kernel` file (with
+/// [`KernelSource::Files`]), or else `uname(2)`.
 fn kernel_info(p: &LinuxSysInfo, row: &mut Row) {
     let uts = uname();
     if uts.is_none() {
         p.debug("uname() failed; the kernel fields come from the root's files only");
     }
-    let from_tree = p.root() != Path::new("/");
+    let from_tree = p.sources().kernel == KernelSource::Files;
     let fields: [(&str, &str, UnameField); 5] = [
         ("os_kernel_name", "ostype", |u| &u.sysname),
         ("hostname", "hostname", |u| &u.nodename),

@@ -24,12 +24,15 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::network::{for_each_line, ipv4_from_proc_hex, ipv6_text, PROC_NET_LIMIT};
-use super::{read_limited, CollectError, LinuxSysInfo};
+use super::parse::net::{ipv4_from_proc_hex, ipv6_text};
+use super::{read, CollectError, LinuxSysInfo};
 use crate::Row;
 
 /// What the agent writes when a value is unknown.
 const UNKNOWN_VALUE: &str = " ";
+
+/// A socket table of a busy server runs to hundreds of megabytes; stop beyond that.
+const PROC_NET_LIMIT: u64 = 512 << 20;
 
 /// A `stat` line is well under a kilobyte; its command name comes first.
 const STAT_LIMIT: u64 = 4096;
@@ -95,7 +98,7 @@ pub fn collect(p: &LinuxSysInfo) -> Result<Vec<Row>, CollectError> {
         let path = p.path(file);
         let mut skipped = 0usize;
         let mut lines = 0usize;
-        let result = for_each_line(&path, PROC_NET_LIMIT, |line| {
+        let result = read::lines(&path, PROC_NET_LIMIT, |line| {
             lines += 1;
             // The first line is the column header.
             if lines == 1 {
@@ -347,7 +350,7 @@ fn socket_owners(p: &LinuxSysInfo, wanted: &HashSet<u64>) -> HashMap<u64, (u32, 
 /// The command name of the process of `pid_dir`, " " when its stat cannot be read.
 fn process_name(p: &LinuxSysInfo, pid_dir: &Path) -> String {
     let path = pid_dir.join("stat");
-    match read_limited(&path, STAT_LIMIT) {
+    match read::text(&path, STAT_LIMIT) {
         Ok(stat) => stat_comm(&stat).unwrap_or(UNKNOWN_VALUE).to_string(),
         Err(e) => {
             p.debug(&format!("cannot read {}: {e}", path.display()));

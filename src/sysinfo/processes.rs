@@ -3,23 +3,25 @@
 //! Processes come and go while the directory is walked, so a process whose files
 //! cannot be read or parsed (it exited, it is a half-written fixture) is skipped with a
 //! debug line; only an unreadable `proc` directory fails the collection. Each process
-//! is opened once through `procfs` (a directory handle, so `stat` and `cmdline` come
-//! from the same process even if its pid is reused meanwhile) and its two files are
-//! parsed here: `procfs`'s own `Stat` parser may panic on malformed text, and its
-//! `cmdline()` drops empty arguments (including an empty `argv[0]`) and rejects
-//! non-UTF-8 command lines, where the Wazuh agent keeps them.
+//! directory is opened once (a directory handle, so `stat` and `cmdline` come from the
+//! same process even if its pid is reused meanwhile) and its two files are read relative
+//! to it through [`super::read::open_at`] (never blocking, bounded) and parsed here:
+//! `procfs`'s own `Stat` parser may panic on malformed text, and its `cmdline()` drops
+//! empty arguments (including an empty `argv[0]`) and rejects non-UTF-8 command lines,
+//! where the Wazuh agent keeps them.
 //!
 //! Row values follow the agent: the pid is a string, `name` is the kernel's `comm`,
 //! times are clock ticks, `command_line` is `argv[0]`, `args` the other non-empty
 //! arguments joined by spaces, and `start` the start time as ISO 8601 UTC with whole
 //! seconds (`btime` of `<root>/proc/stat` plus the start tick over the tick rate).
 
-use std::io::Read;
+use std::fs::File;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::{CollectError, LinuxSysInfo};
+use super::{read, CollectError, LinuxSysInfo};
 use crate::Row;
 
 /// A `cmdline` can reach the argument size limit (a few MiB); nothing real is bigger.
@@ -55,11 +57,11 @@ pub struct CommandLine {
 /// Calls `each` with the row of every readable process below `<root>/proc`.
 pub fn collect(p: &LinuxSysInfo, each: &mut dyn FnMut(Row)) -> Result<(), CollectError> {
     let proc_dir = p.path("/proc");
-    let processes = procfs::process::all_processes_with_root(&proc_dir)
-        .map_err(|e| proc_error(&proc_dir, e))?;
+    let entries =
+        std::fs::read_dir(&proc_dir).map_err(|e| CollectError::io(proc_dir.display(), e))?;
 
     let stat_path = p.path("/proc/stat");
-    let btime = match read_file(&stat_path) {
+    let btime = match read::text(&stat_path, READ_LIMIT) {
         Ok(text) => parse_btime(&text),
         Err(e) => {
             p.debug(&format!("cannot read {}: {e}", stat_path.display()));
@@ -71,22 +73,38 @@ pub fn collect(p: &LinuxSysInfo, each: &mut dyn FnMut(Row)) -> Result<(), Collec
         p.debug("no btime in /proc/stat; process start times count from the epoch");
         0
     });
-    let ticks = match procfs::ticks_per_second() {
-        0 => 100,
-        ticks => ticks,
+    // SAFETY: sysconf() has no preconditions.
+    let ticks = match u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }) {
+        Ok(0) | Err(_) => 100,
+        Ok(ticks) => ticks,
     };
 
-    for process in processes {
-        let process = match process {
-            Ok(process) => process,
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
             Err(e) => {
                 p.debug(&format!("skipping a process: {e}"));
                 continue;
             }
         };
-        match process_row(&process, btime, ticks) {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let dir = proc_dir.join(pid.to_string());
+        let handle = match read::open_dir(&dir) {
+            Ok(handle) => handle,
+            Err(e) => {
+                p.debug(&format!("skipping a process: {}: {e}", dir.display()));
+                continue;
+            }
+        };
+        match process_row(&handle, &dir, pid, btime, ticks) {
             Ok(row) => each(row),
-            Err(e) => p.debug(&format!("skipping process {}: {e}", process.pid())),
+            Err(e) => p.debug(&format!("skipping process {pid}: {e}")),
         }
     }
     Ok(())
@@ -151,18 +169,20 @@ fn iso8601(secs: u64) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
-fn process_row(process: &procfs::process::Process, btime: u64, ticks: u64) -> Result<Row, String> {
-    let stat_text = process
-        .read::<RawText>("stat")
-        .map_err(|e| format!("stat: {e}"))?;
-    let stat = parse_stat(&stat_text.0).ok_or("stat: not a stat line")?;
-    let cmdline = process
-        .read::<RawText>("cmdline")
-        .map_err(|e| format!("cmdline: {e}"))?;
-    let cmdline = parse_cmdline(&cmdline.0);
+fn process_row(dir: &File, path: &Path, pid: i32, btime: u64, ticks: u64) -> Result<Row, String> {
+    let file = |name: &str| -> Result<Vec<u8>, String> {
+        let shown = path.join(name);
+        read::open_at(dir, name, &shown)
+            .and_then(|f| read::bytes_of(f, READ_LIMIT))
+            .map_err(|e| format!("{}: {e}", shown.display()))
+    };
+    let stat_text = String::from_utf8_lossy(&file("stat")?).into_owned();
+    let stat = parse_stat(&stat_text).ok_or("stat: not a stat line")?;
+    let cmdline = String::from_utf8_lossy(&file("cmdline")?).into_owned();
+    let cmdline = parse_cmdline(&cmdline);
 
     let mut row = Row::new();
-    row.insert("pid".into(), Value::from(process.pid().to_string()));
+    row.insert("pid".into(), Value::from(pid.to_string()));
     row.insert("name".into(), Value::from(stat.comm));
     row.insert("state".into(), Value::from(stat.state.to_string()));
     row.insert("parent_pid".into(), Value::from(stat.ppid));
@@ -174,32 +194,6 @@ fn process_row(process: &procfs::process::Process, btime: u64, ticks: u64) -> Re
     let start = btime.saturating_add(stat.starttime / ticks);
     row.insert("start".into(), Value::from(iso8601(start)));
     Ok(row)
-}
-
-/// A whole file as text (invalid UTF-8 replaced), read through `procfs`'s handle.
-struct RawText(String);
-
-impl procfs::FromRead for RawText {
-    fn from_read<R: Read>(r: R) -> procfs::ProcResult<Self> {
-        let mut bytes = Vec::new();
-        r.take(READ_LIMIT).read_to_end(&mut bytes)?;
-        Ok(RawText(String::from_utf8_lossy(&bytes).into_owned()))
-    }
-}
-
-fn read_file(path: &std::path::Path) -> std::io::Result<String> {
-    super::read_limited(path, READ_LIMIT)
-}
-
-fn proc_error(path: &std::path::Path, e: procfs::ProcError) -> CollectError {
-    use std::io::ErrorKind;
-    let io = match e {
-        procfs::ProcError::Io(io, _) => io,
-        procfs::ProcError::NotFound(_) => ErrorKind::NotFound.into(),
-        procfs::ProcError::PermissionDenied(_) => ErrorKind::PermissionDenied.into(),
-        other => return CollectError::Other(format!("{}: {other}", path.display())),
-    };
-    CollectError::io(path.display(), io)
 }
 
 #[cfg(test)]

@@ -15,72 +15,20 @@
 pub mod chrome;
 pub mod firefox;
 
-use std::collections::HashSet;
 use std::io::Read as _;
 use std::path::Path;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::users::passwd;
-use super::{CollectError, LinuxSysInfo};
+pub use super::accounts::{homes, Home};
+use super::{read, CollectError, LinuxSysInfo};
 use crate::Row;
 
 /// A JSON file of a profile (preferences, extension lists) can be a few MiB.
 const JSON_READ_LIMIT: u64 = 32 << 20;
 /// Manifests and message catalogs are small.
 const MANIFEST_READ_LIMIT: u64 = 4 << 20;
-
-/// A home directory to search and the uid (as text) of its owner, "" when unknown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Home {
-    pub path: String,
-    pub uid: String,
-}
-
-/// The homes to search: each account's home directory (first account of a home wins),
-/// then the directories of `/home` no account has (named after their user, as the agent
-/// looks them up). Homes that are not directories below the root are left out.
-pub fn homes(p: &LinuxSysInfo) -> Vec<Home> {
-    let users = passwd::read_passwd(p);
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for u in &users {
-        let home = u.home.trim_end_matches('/');
-        if !u.home.starts_with('/') || !p.path(&u.home).is_dir() {
-            continue;
-        }
-        let home = if home.is_empty() { "/" } else { home };
-        if seen.insert(home.to_string()) {
-            out.push(Home {
-                path: home.to_string(),
-                uid: u.uid.to_string(),
-            });
-        }
-    }
-    let Ok(listing) = std::fs::read_dir(p.path("/home")) else {
-        return out;
-    };
-    let mut dirs: Vec<String> = listing
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    dirs.sort();
-    for name in dirs {
-        let path = format!("/home/{name}");
-        if seen.insert(path.clone()) {
-            let uid = users
-                .iter()
-                .find(|u| u.name == name)
-                .map(|u| u.uid.to_string())
-                .unwrap_or_default();
-            out.push(Home { path, uid });
-        }
-    }
-    out
-}
 
 /// `path` joined to a host path (`/home/alice` + `.config/x` → `/home/alice/.config/x`).
 pub(crate) fn join(base: &str, rel: &str) -> String {
@@ -122,7 +70,7 @@ pub(crate) fn read_json(p: &LinuxSysInfo, file: &str, limit: u64) -> Option<Valu
 /// read or is larger than any manifest.
 pub(crate) fn sha256_file(p: &LinuxSysInfo, file: &str) -> String {
     let path = p.path(file);
-    let hash = std::fs::File::open(&path).and_then(|f| {
+    let hash = read::open(&path).and_then(|f| {
         let mut hasher = Sha256::new();
         let mut reader = f.take(MANIFEST_READ_LIMIT + 1);
         let n = std::io::copy(&mut reader, &mut hasher)?;

@@ -18,11 +18,11 @@
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-use super::{
-    for_each_line, ipv4_broadcast, ipv4_netmask, ipv6_from_hex_bytes, ipv6_netmask, ipv6_text,
-    Family, RouteV4, PROC_NET_LIMIT, UNKNOWN_VALUE,
+use super::{Family, RouteV4, PROC_NET_LIMIT, UNKNOWN_VALUE};
+use crate::sysinfo::parse::net::{
+    ipv4_broadcast, ipv4_netmask, ipv6_from_hex_bytes, ipv6_netmask, ipv6_text,
 };
-use crate::sysinfo::LinuxSysInfo;
+use crate::sysinfo::{read, LinuxSysInfo};
 
 /// One address of an interface, with the texts of the address table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +103,7 @@ pub fn from_files(
     }
     let path = p.path("/proc/net/if_inet6");
     let mut skipped = 0usize;
-    let result = for_each_line(&path, PROC_NET_LIMIT, |line| {
+    let result = read::lines(&path, PROC_NET_LIMIT, |line| {
         match parse_if_inet6_line(line) {
             Some(addr) => addrs.push(addr),
             None => skipped += 1,

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::Family;
-use crate::sysinfo::{read_limited, LinuxSysInfo};
+use crate::sysinfo::LinuxSysInfo;
 
 /// Configuration files are small; this bounds a corrupt one.
 const CONFIG_LIMIT: u64 = 4 << 20;
@@ -433,16 +433,7 @@ fn dir_files(p: &LinuxSysInfo, dir: &Path) -> Vec<(String, PathBuf)> {
 
 /// The text of a configuration file (a host path, read below the root).
 fn read_config(p: &LinuxSysInfo, file: &Path) -> Option<String> {
-    let path = p.path(&file.to_string_lossy());
-    match read_limited(&path, CONFIG_LIMIT) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                p.debug(&format!("cannot read {}: {e}", path.display()));
-            }
-            None
-        }
-    }
+    p.read_text_at(&p.path(&file.to_string_lossy()), CONFIG_LIMIT)
 }
 
 #[cfg(test)]

@@ -32,13 +32,14 @@ pub mod dhcp;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::Path;
 
 use serde_json::Value;
 
-use super::{CollectError, LinuxSysInfo, NetworkRows};
+pub use super::parse::net::{
+    ipv4_broadcast, ipv4_from_proc_hex, ipv4_netmask, ipv6_from_hex_bytes, ipv6_netmask, ipv6_text,
+};
+use super::{read, AddressSource, CollectError, LinuxSysInfo, NetworkRows};
 use crate::Row;
 use addresses::Address;
 
@@ -121,7 +122,7 @@ pub fn collect(p: &LinuxSysInfo) -> Result<NetworkRows, CollectError> {
     let routes4 = read_lines(p, "/proc/net/route", parse_route_line);
     let routes6 = read_lines(p, "/proc/net/ipv6_route", parse_ipv6_route_line);
     let known: HashSet<&str> = names.iter().map(|(name, _)| name.as_str()).collect();
-    let addrs = if p.root() == Path::new("/") {
+    let addrs = if p.sources().addresses == AddressSource::Getifaddrs {
         match addresses::from_getifaddrs() {
             Ok(addrs) => addrs,
             Err(e) => {
@@ -222,7 +223,7 @@ fn interface_names(p: &LinuxSysInfo) -> Result<Vec<(String, OsString)>, CollectE
 fn interface_row(p: &LinuxSysInfo, name: &str, dir_name: &OsString, link: &LinkStats) -> Row {
     let attr = |file: &str| -> Option<String> {
         let path = p.path("/sys/class/net").join(dir_name).join(file);
-        match super::read_limited(&path, ATTR_LIMIT) {
+        match read::text(&path, ATTR_LIMIT) {
             Ok(text) if !text.is_empty() => Some(text),
             Ok(_) => None,
             Err(e) => {
@@ -283,7 +284,9 @@ fn interface_row(p: &LinuxSysInfo, name: &str, dir_name: &OsString, link: &LinkS
 fn sysfs_stats(p: &LinuxSysInfo, dir_name: &OsString) -> LinkStats {
     let dir = p.path("/sys/class/net").join(dir_name).join("statistics");
     let read = |file: &str| -> u64 {
-        super::read_limited(&dir.join(file), ATTR_LIMIT)
+        let path = dir.join(file);
+        read::text(&path, ATTR_LIMIT)
+            .map_err(|e| p.read_failed(&path, &e))
             .ok()
             .and_then(|text| text.trim().parse().ok())
             .unwrap_or(0)
@@ -360,24 +363,6 @@ pub fn parse_net_dev(text: &str) -> HashMap<String, LinkStats> {
     stats
 }
 
-/// An IPv4 address as `/proc/net` prints it: the 32-bit value in host byte order, in hex.
-pub fn ipv4_from_proc_hex(hex: &str) -> Option<Ipv4Addr> {
-    if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let value = u32::from_str_radix(hex, 16).ok()?;
-    Some(Ipv4Addr::from(value.to_ne_bytes()))
-}
-
-/// An IPv6 address as `ipv6_route` and `if_inet6` print it: 32 hex digits, the bytes in
-/// network order.
-pub fn ipv6_from_hex_bytes(hex: &str) -> Option<Ipv6Addr> {
-    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)
-}
-
 /// One line of `/proc/net/route`; None for the header and malformed lines.
 pub fn parse_route_line(line: &str) -> Option<RouteV4> {
     let fields: Vec<&str> = line.split_ascii_whitespace().collect();
@@ -440,65 +425,13 @@ pub fn gateway_v6(routes: &[RouteV6], iface: &str) -> (String, String) {
     }
 }
 
-/// An IPv6 address as glibc's `inet_ntop` writes it (what the agent reports): like Rust's
-/// notation, except that an IPv4-compatible address (`::a.b.c.d`, 96 zero bits followed
-/// by a non-zero second-to-last group) keeps the dotted tail.
-pub fn ipv6_text(addr: &Ipv6Addr) -> String {
-    let s = addr.segments();
-    if s[..6].iter().all(|&w| w == 0) && s[6] != 0 {
-        let [.., a, b, c, d] = addr.octets();
-        return format!("::{}", Ipv4Addr::new(a, b, c, d));
-    }
-    addr.to_string()
-}
-
-/// The IPv4 netmask of a prefix length (clamped to 32).
-pub fn ipv4_netmask(prefix_len: u8) -> Ipv4Addr {
-    let bits = u32::MAX
-        .checked_shl(32 - u32::from(prefix_len.min(32)))
-        .unwrap_or(0);
-    Ipv4Addr::from(bits)
-}
-
-/// The IPv6 netmask of a prefix length (clamped to 128).
-pub fn ipv6_netmask(prefix_len: u8) -> Ipv6Addr {
-    let bits = u128::MAX
-        .checked_shl(128 - u32::from(prefix_len.min(128)))
-        .unwrap_or(0);
-    Ipv6Addr::from(bits)
-}
-
-/// The broadcast address the agent derives when the system gives none.
-pub fn ipv4_broadcast(ip: Ipv4Addr, netmask: Ipv4Addr) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(ip) | !u32::from(netmask))
-}
-
-/// Calls `each` with every line of `path` (invalid UTF-8 replaced), reading at most
-/// `limit` bytes, without holding the whole file in memory.
-pub(crate) fn for_each_line(
-    path: &Path,
-    limit: u64,
-    mut each: impl FnMut(&str),
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(std::fs::File::open(path)?.take(limit));
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
-        }
-        let line = String::from_utf8_lossy(&buf);
-        each(line.trim_end_matches(['\n', '\r']));
-    }
-}
-
 /// The parsed lines of a `/proc/net` file below the root; malformed lines are skipped
 /// (counted in one debug line), a missing file gives nothing.
 fn read_lines<T>(p: &LinuxSysInfo, file: &str, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
     let path = p.path(file);
     let mut items = Vec::new();
     let mut skipped = 0usize;
-    let result = for_each_line(&path, PROC_NET_LIMIT, |line| match parse(line) {
+    let result = read::lines(&path, PROC_NET_LIMIT, |line| match parse(line) {
         Some(item) => items.push(item),
         None => skipped += 1,
     });
@@ -520,61 +453,6 @@ fn read_lines<T>(p: &LinuxSysInfo, file: &str, parse: impl Fn(&str) -> Option<T>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv6_text_matches_inet_ntop() {
-        let text = |s: &str| ipv6_text(&s.parse().unwrap());
-        assert_eq!(text("::"), "::");
-        assert_eq!(text("::1"), "::1");
-        assert_eq!(text("fe80::fc:ff:fe00:1"), "fe80::fc:ff:fe00:1");
-        assert_eq!(text("::ffff:127.0.0.1"), "::ffff:127.0.0.1");
-        assert_eq!(text("::0.2.0.3"), "::0.2.0.3");
-        assert_eq!(text("::1:0"), "::0.1.0.0");
-        assert_eq!(text("1:0:0:1:0:0:0:1"), "1:0:0:1::1");
-        assert_eq!(text("1:0:0:2:0:0:3:4"), "1::2:0:0:3:4");
-        assert_eq!(text("1:0:2:3:4:5:6:7"), "1:0:2:3:4:5:6:7");
-    }
-
-    #[test]
-    fn masks_and_broadcasts() {
-        assert_eq!(ipv4_netmask(0), Ipv4Addr::UNSPECIFIED);
-        assert_eq!(ipv4_netmask(8), Ipv4Addr::new(255, 0, 0, 0));
-        assert_eq!(ipv4_netmask(21), Ipv4Addr::new(255, 255, 248, 0));
-        assert_eq!(ipv4_netmask(32), Ipv4Addr::BROADCAST);
-        assert_eq!(ipv4_netmask(200), Ipv4Addr::BROADCAST);
-        assert_eq!(ipv6_text(&ipv6_netmask(64)), "ffff:ffff:ffff:ffff::");
-        assert_eq!(ipv6_text(&ipv6_netmask(0)), "::");
-        assert_eq!(ipv6_netmask(128), Ipv6Addr::from(u128::MAX));
-        let ip = Ipv4Addr::new(192, 0, 2, 2);
-        assert_eq!(
-            ipv4_broadcast(ip, ipv4_netmask(24)),
-            Ipv4Addr::new(192, 0, 2, 255)
-        );
-        assert_eq!(ipv4_broadcast(ip, ipv4_netmask(32)), ip);
-    }
-
-    #[test]
-    fn proc_hex_addresses() {
-        // /proc/net/route on a little-endian host writes 192.0.2.1 as 010200C0.
-        let expected = if cfg!(target_endian = "little") {
-            "010200C0"
-        } else {
-            "C0000201"
-        };
-        assert_eq!(
-            ipv4_from_proc_hex(expected),
-            Some(Ipv4Addr::new(192, 0, 2, 1))
-        );
-        assert_eq!(ipv4_from_proc_hex("0102"), None);
-        assert_eq!(ipv4_from_proc_hex("0102zz00"), None);
-        assert_eq!(ipv4_from_proc_hex("+1020C00"), None);
-        assert_eq!(
-            ipv6_from_hex_bytes("fd000000000000000000000000000001"),
-            Some("fd00::1".parse().unwrap())
-        );
-        assert_eq!(ipv6_from_hex_bytes("fd00"), None);
-        assert_eq!(ipv6_from_hex_bytes("ü000000000000000000000000000001"), None);
-    }
 
     #[test]
     fn interface_types_as_the_agent_maps_them() {

@@ -449,14 +449,10 @@ fn expand_into(p: &LinuxSysInfo, pattern: &str, out: &mut Vec<String>, depth: us
     }
 }
 
-/// Reads at most `limit` bytes of `path`.
+/// Reads at most `limit` bytes of `path`, refusing anything but a regular file without
+/// blocking (see [`crate::sysinfo::read`]).
 pub(crate) fn read_bytes(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
+    crate::sysinfo::read::bytes(path, limit)
 }
 
 #[cfg(test)]

@@ -378,6 +378,13 @@ pub fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error>
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
+    // SQLite opens the file by name and would wait for a writer on a FIFO.
+    crate::sysinfo::read::check_regular(path).map_err(|e| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("{}: {e}", path.display())),
+        )
+    })?;
     let probe = |conn: rusqlite::Connection| {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.query_row("SELECT count(*) FROM Packages", [], |_| Ok(()))?;

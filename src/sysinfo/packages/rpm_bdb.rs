@@ -48,7 +48,7 @@ pub struct HashDb {
 impl HashDb {
     /// Opens `path` and checks its metadata page.
     pub fn open(path: &Path) -> Result<HashDb, BdbError> {
-        let file = File::open(path)?;
+        let file = crate::sysinfo::read::open(path)?;
         let mut meta = [0u8; 512];
         file.read_exact_at(&mut meta, 0)
             .map_err(|_| BdbError::Format("shorter than a metadata page".into()))?;

@@ -1,6 +1,7 @@
 //! The `dbsync_services` rows on Linux: one per systemd service unit.
 //!
-//! On the live host (root `/`) the units come from systemd over the system D-Bus, as the
+//! With [`ServiceSource::SystemBus`] (the default for root `/`) the units come from
+//! systemd over the system D-Bus, as the
 //! Wazuh agent reads them: `ListUnits` on `org.freedesktop.systemd1`, then the
 //! `FragmentPath`, `SourcePath`, `UnitFileState` (interface `…systemd1.Unit`) and `User`
 //! (`…systemd1.Service`) properties of each service (see [`dbus`]). The bus address is
@@ -8,8 +9,9 @@
 //! `unix:path=/var/run/dbus/system_bus_socket`. Every call has a 2-second timeout.
 //!
 //! When the bus cannot be reached (a container without systemd, a host whose systemd
-//! does not answer) or the root is not `/` (the bus describes the live host, not a
-//! mounted tree), the services are read from the unit files on disk instead (see
+//! does not answer) or the source is [`ServiceSource::UnitFiles`] (the default for any
+//! other root: the bus describes the live host, not a mounted tree), the services are
+//! read from the unit files on disk instead (see
 //! [`unit_files`]), so installed services are still reported, with the runtime columns
 //! (state, sub-state, job) unknown.
 //!
@@ -27,7 +29,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{CollectError, LinuxSysInfo};
+use super::{CollectError, LinuxSysInfo, ServiceSource};
 use crate::Row;
 
 /// How long one D-Bus call may take before the collector gives up on the bus.
@@ -134,8 +136,13 @@ pub fn collect_from_bus(address: &str, timeout: Duration) -> Result<Vec<Row>, Co
 
 /// Rows of `dbsync_services`.
 pub fn collect(p: &LinuxSysInfo) -> Result<Vec<Row>, CollectError> {
-    if p.root() == std::path::Path::new("/") {
-        match dbus::list_units(dbus::Bus::System, DBUS_TIMEOUT) {
+    let bus = match &p.sources().services {
+        ServiceSource::SystemBus => Some(dbus::Bus::System),
+        ServiceSource::Bus(address) => Some(dbus::Bus::Address(address.clone())),
+        ServiceSource::UnitFiles => None,
+    };
+    if let Some(bus) = bus {
+        match dbus::list_units(bus, DBUS_TIMEOUT) {
             Ok(units) => return Ok(rows(&units)),
             Err(e) => p.debug(&format!(
                 "systemd is not reachable over D-Bus ({e}); reading unit files instead"

@@ -1,10 +1,10 @@
 //! The `dbsync_users` rows on Linux: one per account of `<root>/etc/passwd`.
 //!
 //! Each row joins four sources, as the Wazuh agent does:
-//! - [`passwd`]: name, ids, GECOS, home, shell;
+//! - `/etc/passwd` ([`crate::sysinfo::parse::accounts`]): name, ids, GECOS, home, shell;
 //! - the group file: the user's groups as `getgrouplist` lists them (the primary group
 //!   first, then every group naming the user, each gid once), by name, joined with `:`;
-//! - [`shadow`] (readable by root only): password status, hash algorithm and aging;
+//! - `/etc/shadow` (readable by root only): password status, hash algorithm and aging;
 //!   without it those columns keep the agent's "unknown" values;
 //! - [`utmp`] (`/run/utmp`): the user's current sessions: `login_status` 1 when there is
 //!   one, tty, type and pid of the newest, its time as `user_last_login`, and every
@@ -16,8 +16,6 @@
 //! `user_is_hidden` and `user_auth_failed_count` 0. `user_is_remote` is 1, as the agent
 //! reports for every account it lists.
 
-pub mod passwd;
-pub mod shadow;
 pub mod sudoers;
 pub mod utmp;
 
@@ -26,11 +24,10 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::groups::{self, GroupEntry, LIST_SEPARATOR};
-use super::{CollectError, LinuxSysInfo};
+use super::accounts;
+use super::parse::accounts::{parse_shadow, GroupEntry, PasswdEntry, ShadowEntry, LIST_SEPARATOR};
+use super::{read, CollectError, LinuxSysInfo};
 use crate::Row;
-use passwd::PasswdEntry;
-use shadow::ShadowEntry;
 use utmp::UtmpRecord;
 
 /// utmp holds one record per terminal; a few thousand at most.
@@ -204,14 +201,10 @@ pub fn user_row(user: &PasswdEntry, src: &Sources) -> Row {
 
 /// The utmp records below the root (an empty list when there is no utmp file).
 fn read_sessions(p: &LinuxSysInfo) -> Vec<UtmpRecord> {
-    use std::io::Read as _;
     for file in UTMP_PATHS {
         let path = p.path(file);
-        let mut bytes = Vec::new();
-        let read = std::fs::File::open(&path)
-            .and_then(|f| f.take(UTMP_READ_LIMIT).read_to_end(&mut bytes));
-        match read {
-            Ok(_) => {
+        match read::bytes(&path, UTMP_READ_LIMIT) {
+            Ok(bytes) => {
                 if bytes.len() % utmp::RECORD_SIZE != 0 {
                     p.debug(&format!(
                         "{}: {} trailing byte(s) of a partial record ignored",
@@ -237,8 +230,8 @@ fn read_sessions(p: &LinuxSysInfo) -> Vec<UtmpRecord> {
 
 /// The shadow entries below the root, `None` when the file cannot be read.
 fn read_shadow(p: &LinuxSysInfo) -> Option<Vec<ShadowEntry>> {
-    let text = p.read_text("/etc/shadow", groups::READ_LIMIT)?;
-    let parsed = shadow::parse_shadow(&text);
+    let text = p.read_text("/etc/shadow", accounts::READ_LIMIT)?;
+    let parsed = parse_shadow(&text);
     if parsed.skipped > 0 {
         p.debug(&format!(
             "/etc/shadow: {} malformed line(s) skipped",
@@ -251,11 +244,11 @@ fn read_shadow(p: &LinuxSysInfo) -> Option<Vec<ShadowEntry>> {
 /// Rows of `dbsync_users`.
 pub fn collect(p: &LinuxSysInfo) -> Result<Vec<Row>, CollectError> {
     let path = p.path("/etc/passwd");
-    let text = super::read_limited(&path, groups::READ_LIMIT)
-        .map_err(|e| CollectError::io(path.display(), e))?;
-    let users = passwd::parse_checked(p, &text);
+    let text =
+        read::text(&path, accounts::READ_LIMIT).map_err(|e| CollectError::io(path.display(), e))?;
+    let users = accounts::parse_checked(p, &text);
     let src = Sources {
-        groups: groups::read_groups(p),
+        groups: accounts::read_groups(p),
         shadow: read_shadow(p),
         sessions: read_sessions(p),
         sudoers: sudoers::read_rules(p),
@@ -271,6 +264,7 @@ pub fn collect(p: &LinuxSysInfo) -> Result<Vec<Row>, CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sysinfo::parse::accounts::{parse_group, parse_passwd_line};
 
     #[test]
     fn timestamps() {
@@ -285,13 +279,13 @@ mod tests {
 
     #[test]
     fn groups_of_a_user() {
-        let groups = groups::parse_group(
+        let groups = parse_group(
             "root:x:0:\nadm:x:4:syslog,alice\nalice:x:1000:\nsudo:x:27:alice\nalias:x:27:alice\n",
         )
         .entries;
-        let alice = passwd::parse_passwd_line("alice:x:1000:1000::/home/alice:/bin/bash").unwrap();
+        let alice = parse_passwd_line("alice:x:1000:1000::/home/alice:/bin/bash").unwrap();
         assert_eq!(user_group_names(&alice, &groups), ["alice", "adm", "sudo"]);
-        let orphan = passwd::parse_passwd_line("o:x:5:999::/:/bin/sh").unwrap();
+        let orphan = parse_passwd_line("o:x:5:999::/:/bin/sh").unwrap();
         assert!(user_group_names(&orphan, &groups).is_empty());
     }
 }
