@@ -365,23 +365,30 @@ fn codename_in(line: &str) -> Option<&str> {
 
 /// The agent's `[0-9].*\.[0-9]*`: from the first digit that has a `.` somewhere after it
 /// (on the same line) through the last such `.` and the digits right after it.
+///
+/// Linear in the line: `.` in the pattern does not cross a line terminator, so within
+/// each stretch between terminators the first digit matches when the stretch's last dot
+/// comes after it, and no later digit of the stretch can match when it does not.
 fn match_dotted_version(line: &str) -> Option<&str> {
     let bytes = line.as_bytes();
-    for (start, b) in bytes.iter().enumerate() {
-        if !b.is_ascii_digit() {
-            continue;
-        }
-        let after = &bytes[start + 1..];
-        // `.` in the pattern does not cross a line terminator.
-        let reach = after
+    let mut from = 0;
+    while from < bytes.len() {
+        let stretch_end = bytes[from..]
             .iter()
             .position(|&c| c == b'\n' || c == b'\r')
-            .unwrap_or(after.len());
-        if let Some(dot) = after[..reach].iter().rposition(|&c| c == b'.') {
-            let dot = start + 1 + dot;
-            let end = dot + 1 + leading_digits(&line[dot + 1..]).len();
-            return Some(&line[start..end]);
+            .map_or(bytes.len(), |i| from + i);
+        let stretch = &bytes[from..stretch_end];
+        if let (Some(first), Some(dot)) = (
+            stretch.iter().position(u8::is_ascii_digit),
+            stretch.iter().rposition(|&c| c == b'.'),
+        ) {
+            if dot > first {
+                let (start, dot) = (from + first, from + dot);
+                let end = dot + 1 + leading_digits(&line[dot + 1..]).len();
+                return Some(&line[start..end]);
+            }
         }
+        from = stretch_end + 1;
     }
     None
 }
