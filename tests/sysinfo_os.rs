@@ -563,3 +563,27 @@ fn this_machine() {
     assert!(!row.contains_key("os_full"));
     assert!(!row.contains_key("os_distribution_release"));
 }
+
+/// Issue 13.4: a centos-release of one line of digits as long as the read limit (1 MiB)
+/// is parsed (it took minutes when the pattern was matched in quadratic time).
+#[test]
+fn centos_release_of_a_megabyte_of_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+    let digits = "7".repeat((1 << 20) - 2);
+    // No dot: no version, so the legacy files after it are tried, none describes the
+    // system, and the row has the agent's defaults.
+    std::fs::write(dir.path().join("etc/centos-release"), &digits).unwrap();
+    let row = LinuxSysInfo::with_root(dir.path(), syscollector::null_logger())
+        .os()
+        .unwrap();
+    assert_eq!(row["os_name"], "Linux");
+    assert_eq!(row["os_version"], " ");
+    // A dot at the very end: the whole line is the version.
+    std::fs::write(dir.path().join("etc/centos-release"), format!("{digits}.5")).unwrap();
+    let row = LinuxSysInfo::with_root(dir.path(), syscollector::null_logger())
+        .os()
+        .unwrap();
+    assert_eq!(row["os_version"], format!("{digits}.5"));
+    assert_eq!(row["os_minor"], "5");
+}

@@ -655,3 +655,36 @@ fn broken_unit_files_are_skipped() {
 fn live_unit_files_match_systemctl() {
     assert!(check_states_against_systemctl(Path::new("/")) > 0);
 }
+
+/// The services source is chosen by name: a private bus for a fixture root gives the bus's
+/// units, the unit-file source on this machine gives its unit files, whatever the root.
+#[test]
+fn services_source_by_name() {
+    use syscollector::sysinfo::{ServiceSource, Sources};
+    let bus = Bus::start();
+    let _systemd = fake_systemd(&bus, Duration::ZERO);
+    let root = fixture("services-debian12");
+    let from_bus = LinuxSysInfo::with_root(&root, null_logger()).with_sources(Sources {
+        services: ServiceSource::Bus(bus.address.clone()),
+        ..Sources::files()
+    });
+    assert_eq!(
+        by_id(from_bus.services().unwrap()),
+        by_id(collect_from_bus(&bus.address, Duration::from_secs(2)).unwrap())
+    );
+    let fixture_files = LinuxSysInfo::with_root(&root, null_logger());
+    assert_eq!(fixture_files.sources().services, ServiceSource::UnitFiles);
+    let rows = by_id(fixture_files.services().unwrap());
+    assert!(rows.len() > 5, "{}", rows.len());
+    assert!(rows.values().all(|r| r["service_state"] == " "));
+
+    let live_files = LinuxSysInfo::new(null_logger()).with_sources(Sources {
+        services: ServiceSource::UnitFiles,
+        ..Sources::live()
+    });
+    let units = unit_files::list_units(&live_files);
+    assert_eq!(
+        live_files.services().unwrap().len(),
+        units.iter().filter(|u| u.id.ends_with(".service")).count()
+    );
+}

@@ -546,6 +546,50 @@ mod tests {
         assert!(row.is_empty());
     }
 
+    /// The pattern as first written (quadratic): the oracle of the linear version.
+    fn dotted_version_quadratic(line: &str) -> Option<&str> {
+        let bytes = line.as_bytes();
+        for (start, b) in bytes.iter().enumerate() {
+            if !b.is_ascii_digit() {
+                continue;
+            }
+            let after = &bytes[start + 1..];
+            let reach = after
+                .iter()
+                .position(|&c| c == b'\n' || c == b'\r')
+                .unwrap_or(after.len());
+            if let Some(dot) = after[..reach].iter().rposition(|&c| c == b'.') {
+                let dot = start + 1 + dot;
+                let end = dot + 1 + leading_digits(&line[dot + 1..]).len();
+                return Some(&line[start..end]);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn dotted_version_matches_its_quadratic_oracle() {
+        // Every string of up to 6 symbols over an alphabet with the interesting bytes.
+        let alphabet = ['1', '.', '\r', 'a', '7'];
+        let mut lines = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = lines
+                .iter()
+                .filter(|l| l.len() == lines.last().map_or(0, String::len))
+                .flat_map(|l| alphabet.iter().map(move |c| format!("{l}{c}")))
+                .collect();
+            lines.extend(longer);
+        }
+        assert!(lines.len() > 15_000);
+        for line in &lines {
+            assert_eq!(
+                match_dotted_version(line),
+                dotted_version_quadratic(line),
+                "{line:?}"
+            );
+        }
+    }
+
     #[test]
     fn dotted_version_pattern() {
         assert_eq!(
