@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use syscollector::inventory::Operation;
+use syscollector::manager::loopback;
+use syscollector::manager::Faults;
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{self, Faults};
 use syscollector::sync_protocol::{
     AgentMetadata, Item, Mode, PersistentQueue, Settings, SyncOption,
 };

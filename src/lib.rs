@@ -8,6 +8,7 @@
 pub mod dbsync;
 pub mod ffi;
 pub mod inventory;
+pub mod manager;
 pub mod sync_protocol;
 pub mod sysinfo;
 

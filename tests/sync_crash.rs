@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use syscollector::inventory::Operation;
+use syscollector::manager::loopback::{self, Loopback};
+use syscollector::manager::{Faults, Rng};
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{self, Faults, Loopback, Rng};
 use syscollector::sync_protocol::{
     AgentMetadata, Item, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
 };

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use syscollector::inventory::Operation;
+use syscollector::manager::loopback::{self, Loopback};
+use syscollector::manager::{Faults, Store};
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{self, Faults, Loopback};
-use syscollector::sync_protocol::manager::Store;
 use syscollector::sync_protocol::{
     AgentMetadata, Item, Mode, PersistentQueue, Settings, Status, SyncOption, SyncProtocol,
 };
@@ -145,7 +145,7 @@ fn offline_and_error_leave_everything_pending() {
 fn duplicate_and_stale_replies_are_harmless() {
     let faults = Faults {
         seed: 7,
-        duplicate_to_agent: 1.0,
+        duplicate_out: 1.0,
         stale_replies: true,
         ..Faults::default()
     };
@@ -162,9 +162,9 @@ fn duplicate_and_stale_replies_are_harmless() {
 fn lossy_link_converges_within_retries() {
     let faults = Faults {
         seed: 42,
-        drop_to_manager: 0.10,
-        drop_to_agent: 0.10,
-        duplicate_to_agent: 0.05,
+        drop_in: 0.10,
+        drop_out: 0.10,
+        duplicate_out: 0.05,
         ..Faults::default()
     };
     let r = rig(faults, 300, 8, 0);
@@ -181,7 +181,7 @@ fn lossy_link_converges_within_retries() {
 #[test]
 fn silent_manager_times_out_after_the_retries() {
     let faults = Faults {
-        drop_to_agent: 1.0,
+        drop_out: 1.0,
         ..Faults::default()
     };
     let r = rig(faults, 200, 2, 0);

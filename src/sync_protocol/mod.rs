@@ -3,13 +3,11 @@
 //! * [`wire`]: the FlatBuffers messages, verified on the way in;
 //! * [`queue`]: the persistent SQLite queue of differences;
 //! * [`session`]: one protocol instance driving sessions over a [`session::Transport`];
-//! * [`manager`] and [`loopback`]: the manager's side, to test against and to run locally.
+//! * [`socket`]: the command line's transport to a manager over a Unix socket.
+//!
+//! The manager's side, to test against and to run locally, is [`crate::manager`].
 
-pub mod framing;
-pub mod loopback;
-pub mod manager;
 pub mod queue;
-pub mod server;
 pub mod session;
 pub mod socket;
 pub mod wire;
