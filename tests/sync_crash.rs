@@ -11,12 +11,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use syscollector::inventory::Operation;
 use syscollector::manager::loopback::{self, Loopback};
 use syscollector::manager::{Faults, Rng};
 use syscollector::null_logger;
 use syscollector::sync_protocol::{
-    AgentMetadata, Item, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
+    AgentMetadata, Item, ItemOperation, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
 };
 
 const BATCH: u64 = 20;
@@ -52,7 +51,13 @@ fn child(queue: &Path, start: u64) {
         p.queue().begin_batch();
         for i in n..n + BATCH {
             p.persist(
-                Item::new(id(i), Operation::Create, INDEX, format!("{{\"n\":{i}}}"), 1),
+                Item::new(
+                    id(i),
+                    ItemOperation::Create,
+                    INDEX,
+                    format!("{{\"n\":{i}}}"),
+                    1,
+                ),
                 false,
             );
         }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use syscollector::inventory::Operation;
 use syscollector::manager::loopback::{self, Loopback};
 use syscollector::manager::{Faults, Store};
 use syscollector::null_logger;
 use syscollector::sync_protocol::{
-    AgentMetadata, Item, Mode, PersistentQueue, Settings, Status, SyncOption, SyncProtocol,
+    AgentMetadata, Item, ItemOperation, Mode, PersistentQueue, Settings, Status, SyncOption,
+    SyncProtocol,
 };
 
 struct Rig {
@@ -62,7 +62,7 @@ fn fill(p: &SyncProtocol, n: usize) {
         p.persist(
             Item::new(
                 format!("id{i}"),
-                Operation::Create,
+                ItemOperation::Create,
                 "wazuh-states-inventory-processes",
                 doc(i),
                 1,
@@ -100,7 +100,7 @@ fn delta_session_delivers_everything_once() {
     r.proto.persist(
         Item::new(
             "id3",
-            Operation::Delete,
+            ItemOperation::Delete,
             "wazuh-states-inventory-processes",
             doc(3),
             2,
@@ -220,7 +220,7 @@ fn differences_arriving_during_a_session_wait_for_the_next() {
             p.persist(
                 Item::new(
                     "id0",
-                    Operation::Modify,
+                    ItemOperation::Modify,
                     "wazuh-states-inventory-processes",
                     doc(1000),
                     2,
@@ -230,7 +230,7 @@ fn differences_arriving_during_a_session_wait_for_the_next() {
             p.persist(
                 Item::new(
                     "new",
-                    Operation::Create,
+                    ItemOperation::Create,
                     "wazuh-states-inventory-processes",
                     doc(1001),
                     1,
@@ -278,7 +278,7 @@ fn integrity_check_compares_with_the_manager() {
     for i in 0..3 {
         r.proto.persist_in_memory(Item::new(
             format!("id{i}"),
-            Operation::Create,
+            ItemOperation::Create,
             "wazuh-states-inventory-processes",
             doc(i),
             2,

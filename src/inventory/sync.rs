@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use crate::dbsync::schema;
 use crate::sync_protocol::{
-    Item, MetadataSource, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol, Transport,
+    Item, ItemOperation, MetadataSource, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
+    Transport,
 };
 use crate::{LogLevel, Logger};
 
@@ -37,6 +38,18 @@ pub struct InventorySync {
     vd_flag: PathBuf,
     pub config: SyncConfig,
     log: Logger,
+}
+
+impl From<crate::inventory::Operation> for ItemOperation {
+    fn from(op: crate::inventory::Operation) -> ItemOperation {
+        use crate::inventory::Operation as Op;
+        match op {
+            Op::Create => ItemOperation::Create,
+            Op::Modify => ItemOperation::Modify,
+            Op::Delete => ItemOperation::Delete,
+            Op::NoOp => ItemOperation::NoOp,
+        }
+    }
 }
 
 /// True for the indices the vulnerability-detector instance carries.
@@ -113,7 +126,7 @@ impl InventorySync {
         version: u64,
     ) {
         self.instance_for(index)
-            .persist(Item::new(id, operation, index, data, version), false);
+            .persist(Item::new(id, operation.into(), index, data, version), false);
     }
 
     /// Starts grouping queue writes (one transaction per table scan).

@@ -12,6 +12,6 @@ pub mod session;
 pub mod socket;
 pub mod wire;
 
-pub use queue::{Item, PersistentQueue};
+pub use queue::{Item, ItemOperation, PersistentQueue};
 pub use session::{MetadataSource, Settings, SyncProtocol, SyncResult, Transport};
 pub use wire::{AgentMetadata, Mode, Status, SyncOption};

@@ -17,8 +17,6 @@ use std::path::{Path, PathBuf};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::inventory::Operation;
-
 const PENDING: i64 = 0;
 const SYNCING: i64 = 1;
 const SYNCING_UPDATED: i64 = 2;
@@ -38,6 +36,29 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS persistent_queue (
     operation_syncing INTEGER NOT NULL DEFAULT 3,
     is_data_context INTEGER NOT NULL DEFAULT 0);";
 
+/// What a queued difference does to its document. The values are the ones stored in the
+/// queue file (and the agent's `Operation_t`), so a queue written before stays readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ItemOperation {
+    Create = 0,
+    Modify = 1,
+    Delete = 2,
+    /// Nothing (also the "no operation in flight" marker of the queue).
+    NoOp = 3,
+}
+
+impl ItemOperation {
+    /// The operation stored as `v`; `NoOp` for a value outside the enum.
+    fn from_stored(v: i64) -> ItemOperation {
+        match v {
+            0 => ItemOperation::Create,
+            1 => ItemOperation::Modify,
+            2 => ItemOperation::Delete,
+            _ => ItemOperation::NoOp,
+        }
+    }
+}
+
 /// One queued difference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
@@ -46,7 +67,7 @@ pub struct Item {
     pub id: String,
     pub index: String,
     pub data: String,
-    pub operation: Operation,
+    pub operation: ItemOperation,
     pub version: u64,
     pub is_data_context: bool,
 }
@@ -55,7 +76,7 @@ impl Item {
     /// A difference to submit.
     pub fn new(
         id: impl Into<String>,
-        operation: Operation,
+        operation: ItemOperation,
         index: impl Into<String>,
         data: impl Into<String>,
         version: u64,
@@ -91,10 +112,6 @@ struct Inner {
 pub struct PersistentQueue {
     path: PathBuf,
     inner: Mutex<Inner>,
-}
-
-fn op_from(v: i64) -> Operation {
-    Operation::from_raw(v as i32).unwrap_or(Operation::NoOp)
 }
 
 impl PersistentQueue {
@@ -267,8 +284,8 @@ impl PersistentQueue {
                 params![
                     SYNCING,
                     NEW_DELETED,
-                    Operation::NoOp as i64,
-                    Operation::Delete as i64
+                    ItemOperation::NoOp as i64,
+                    ItemOperation::Delete as i64
                 ],
             )?;
             tx.execute(
@@ -277,7 +294,7 @@ impl PersistentQueue {
                 params![
                     PENDING,
                     EXISTING,
-                    Operation::NoOp as i64,
+                    ItemOperation::NoOp as i64,
                     SYNCING,
                     SYNCING_UPDATED
                 ],
@@ -295,11 +312,16 @@ impl PersistentQueue {
             tx.execute(
                 "UPDATE persistent_queue SET sync_status = ?1, operation_syncing = ?2 \
                  WHERE sync_status IN (?3, ?4)",
-                params![PENDING, Operation::NoOp as i64, SYNCING, SYNCING_UPDATED],
+                params![
+                    PENDING,
+                    ItemOperation::NoOp as i64,
+                    SYNCING,
+                    SYNCING_UPDATED
+                ],
             )?;
             tx.execute(
                 "DELETE FROM persistent_queue WHERE operation = ?1 AND create_status = ?2",
-                params![Operation::Delete as i64, NEW_DELETED],
+                params![ItemOperation::Delete as i64, NEW_DELETED],
             )?;
             tx.commit()?;
             Ok(())
@@ -372,7 +394,7 @@ fn select(conn: &Connection, only_data_values: bool) -> Result<Vec<Item>, QueueE
             id: r.get(1)?,
             index: r.get(2)?,
             data: r.get(3)?,
-            operation: op_from(r.get(4)?),
+            operation: ItemOperation::from_stored(r.get(4)?),
             version: r.get::<_, i64>(5)? as u64,
             is_data_context: r.get::<_, i64>(6)? != 0,
         })
@@ -394,7 +416,7 @@ fn coalesce(tx: &Connection, item: &Item) -> Result<(), QueueError> {
     let op = item.operation as i64;
     let ctx = i64::from(item.is_data_context);
     let Some((old_op, old_sync, old_create, old_op_syncing)) = old else {
-        let create = if item.operation == Operation::Create {
+        let create = if item.operation == ItemOperation::Create {
             NEW
         } else {
             EXISTING
@@ -416,20 +438,20 @@ fn coalesce(tx: &Connection, item: &Item) -> Result<(), QueueError> {
     };
     // While in flight, remember which operation the manager is receiving.
     let op_syncing = if old_sync != PENDING {
-        if old_op_syncing == Operation::NoOp as i64 {
+        if old_op_syncing == ItemOperation::NoOp as i64 {
             old_op
         } else {
             old_op_syncing
         }
     } else {
-        Operation::NoOp as i64
+        ItemOperation::NoOp as i64
     };
     let sync = if old_sync == PENDING {
         PENDING
     } else {
         SYNCING_UPDATED
     };
-    let create = if item.operation == Operation::Delete {
+    let create = if item.operation == ItemOperation::Delete {
         if old_create == NEW && old_sync == PENDING {
             // Created and deleted before the manager heard of it: nothing to tell.
             tx.prepare_cached("DELETE FROM persistent_queue WHERE id = ?1")?
@@ -475,55 +497,55 @@ mod tests {
         (dir, q)
     }
 
-    fn ids(items: &[Item]) -> Vec<(String, Operation)> {
+    fn ids(items: &[Item]) -> Vec<(String, ItemOperation)> {
         items.iter().map(|i| (i.id.clone(), i.operation)).collect()
     }
 
     #[test]
     fn newer_difference_replaces_older() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
-        q.submit(Item::new("a", Operation::Modify, "i", "2", 2))
+        q.submit(Item::new("a", ItemOperation::Modify, "i", "2", 2))
             .unwrap();
         let p = q.fetch_pending(false).unwrap();
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].data, "2");
-        assert_eq!(p[0].operation, Operation::Modify);
+        assert_eq!(p[0].operation, ItemOperation::Modify);
         assert_eq!(p[0].version, 2);
     }
 
     #[test]
     fn create_then_delete_cancels_out() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
-        q.submit(Item::new("a", Operation::Delete, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Delete, "i", "1", 1))
             .unwrap();
         assert!(q.is_empty().unwrap());
         // But an existing item's delete is kept.
-        q.submit(Item::new("b", Operation::Modify, "i", "1", 2))
+        q.submit(Item::new("b", ItemOperation::Modify, "i", "1", 2))
             .unwrap();
-        q.submit(Item::new("b", Operation::Delete, "i", "1", 2))
+        q.submit(Item::new("b", ItemOperation::Delete, "i", "1", 2))
             .unwrap();
         assert_eq!(
             ids(&q.fetch_pending(false).unwrap()),
-            [("b".to_string(), Operation::Delete)]
+            [("b".to_string(), ItemOperation::Delete)]
         );
     }
 
     #[test]
     fn changes_during_a_session_wait_for_the_next() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
-        q.submit(Item::new("b", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("b", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         let sent = q.fetch_and_mark_for_sync().unwrap();
         assert_eq!(sent.len(), 2);
-        q.submit(Item::new("a", Operation::Modify, "i", "2", 2))
+        q.submit(Item::new("a", ItemOperation::Modify, "i", "2", 2))
             .unwrap();
-        q.submit(Item::new("c", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("c", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         assert_eq!(
             q.fetch_pending(false).unwrap().len(),
@@ -537,8 +559,8 @@ mod tests {
         assert_eq!(
             left,
             [
-                ("a".to_string(), Operation::Modify),
-                ("c".to_string(), Operation::Create)
+                ("a".to_string(), ItemOperation::Modify),
+                ("c".to_string(), ItemOperation::Create)
             ]
         );
     }
@@ -546,7 +568,7 @@ mod tests {
     #[test]
     fn failed_session_leaves_everything_pending() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         q.fetch_and_mark_for_sync().unwrap();
         assert!(q.fetch_pending(false).unwrap().is_empty());
@@ -557,16 +579,16 @@ mod tests {
     #[test]
     fn created_in_flight_then_deleted_is_dropped_after_ack() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         q.fetch_and_mark_for_sync().unwrap();
-        q.submit(Item::new("a", Operation::Delete, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Delete, "i", "1", 1))
             .unwrap();
         q.clear_synced().unwrap();
         // The manager got the create; the delete must still go.
         assert_eq!(
             ids(&q.fetch_pending(false).unwrap()),
-            [("a".to_string(), Operation::Delete)]
+            [("a".to_string(), ItemOperation::Delete)]
         );
     }
 
@@ -578,8 +600,14 @@ mod tests {
             let q = PersistentQueue::open(&path, &|_| {}).unwrap();
             q.begin_batch();
             for i in 0..100 {
-                q.submit(Item::new(format!("id{i}"), Operation::Create, "i", "d", 1))
-                    .unwrap();
+                q.submit(Item::new(
+                    format!("id{i}"),
+                    ItemOperation::Create,
+                    "i",
+                    "d",
+                    1,
+                ))
+                .unwrap();
             }
             q.flush().unwrap();
             q.fetch_and_mark_for_sync().unwrap();
@@ -598,7 +626,7 @@ mod tests {
         let q = PersistentQueue::open(&path, &|m| said.borrow_mut().push(m.to_string())).unwrap();
         assert!(q.is_empty().unwrap());
         assert!(said.borrow()[0].contains("moving it to"));
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         assert_eq!(q.len().unwrap(), 1);
     }

@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::queue::{Item, PersistentQueue};
+use super::queue::{Item, ItemOperation, PersistentQueue};
 use super::wire::{AgentMetadata, Message, Mode, Start, Status, SyncOption};
-use crate::inventory::Operation;
 use crate::{LogLevel, Logger};
 
 /// How messages leave the agent.
@@ -108,7 +107,7 @@ impl Outgoing {
             Outgoing::Value(i) => Message::DataValue {
                 seq: i.seq,
                 session,
-                delete: i.operation == Operation::Delete,
+                delete: i.operation == ItemOperation::Delete,
                 id: i.id.clone(),
                 index: i.index.clone(),
                 version: i.version,
