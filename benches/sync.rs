@@ -90,7 +90,7 @@ fn bench(c: &mut Criterion) {
                 )
             },
             |(p, peer)| {
-                assert!(p.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+                assert!(p.synchronize(Mode::ModuleDelta, SyncOption::Sync).is_ok());
                 assert_eq!(peer.sent(), N + 2);
             },
             BatchSize::PerIteration,

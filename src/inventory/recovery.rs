@@ -55,7 +55,10 @@ impl Inventory {
     /// Tells the manager that `indices` are gone (`syscollector_notify_data_clean`).
     pub fn notify_data_clean(&self, indices: &[String]) -> bool {
         match self.sync() {
-            Some(s) => s.regular.notify_data_clean(indices, SyncOption::Sync),
+            Some(s) => s
+                .regular
+                .notify_data_clean(indices, SyncOption::Sync)
+                .is_ok(),
             None => {
                 self.log(
                     LogLevel::Error,
@@ -283,7 +286,11 @@ impl Inventory {
                     continue;
                 }
             };
-            if sync.regular.requires_full_sync(t.index, &checksum) {
+            if sync
+                .regular
+                .check_integrity(t.index, &checksum)
+                .requires_full_sync()
+            {
                 self.log(
                     LogLevel::Debug,
                     &format!(

@@ -149,7 +149,7 @@ impl InventorySync {
     /// Runs a session on both instances; `vd_enabled` is whether packages and OS are
     /// collected (otherwise the VD instance uses the plain option).
     pub fn synchronize(&self, mode: Mode, vd_enabled: bool) -> bool {
-        let regular = self.regular.synchronize(mode, SyncOption::Sync);
+        let regular = self.regular.synchronize(mode, SyncOption::Sync).is_ok();
         let first_done = self.vd_first_sync_done();
         let option = if !vd_enabled {
             SyncOption::Sync
@@ -158,7 +158,7 @@ impl InventorySync {
         } else {
             SyncOption::VdFirst
         };
-        let vd = self.vd.synchronize(mode, option);
+        let vd = self.vd.synchronize(mode, option).is_ok();
         if vd && !first_done && vd_enabled {
             match std::fs::write(&self.vd_flag, b"1") {
                 Ok(()) => (self.log)(LogLevel::Info, "VD first sync completed, flag file created"),

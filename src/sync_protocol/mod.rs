@@ -13,5 +13,7 @@ pub mod socket;
 pub mod wire;
 
 pub use queue::{Item, ItemOperation, PersistentQueue};
-pub use session::{MetadataSource, Settings, SyncProtocol, SyncResult, Transport};
+pub use session::{
+    Integrity, MetadataSource, Outcome, Settings, SyncError, SyncProtocol, Transport,
+};
 pub use wire::{AgentMetadata, Mode, Status, SyncOption};
