@@ -22,9 +22,9 @@ fn table_of(index: &str) -> String {
 impl DocStore {
     /// Opens (or creates) the store.
     pub fn open(path: &Path) -> rusqlite::Result<DocStore> {
-        let conn = Connection::open(path)?;
-        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        Ok(DocStore { conn })
+        Ok(DocStore {
+            conn: crate::storage::open_wal(path)?,
+        })
     }
 
     fn ensure_table(conn: &Connection, index: &str) -> rusqlite::Result<()> {

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::storage;
+
 const PENDING: i64 = 0;
 const SYNCING: i64 = 1;
 const SYNCING_UPDATED: i64 = 2;
@@ -116,31 +118,28 @@ pub struct PersistentQueue {
 
 impl PersistentQueue {
     /// Opens (or creates) the queue at `path`; items left `SYNCING` by a crash become
-    /// pending again. A file that is not a usable database is moved aside
-    /// (`<path>.corrupt-<unix time>`) and a new queue is started, which `log` is told about.
+    /// pending again. A file that is not a usable database is moved aside with its
+    /// `-wal`/`-shm` (`<path>.corrupt-<unix time>`, see [`storage::move_aside`]) and a new
+    /// queue is started, which `log` is told about. A queue another connection holds locked
+    /// is an error to retry later, and the file is left alone.
     pub fn open(path: &Path, log: &dyn Fn(&str)) -> Result<PersistentQueue, QueueError> {
         let conn = match Self::connect(path) {
             Ok(c) => c,
+            Err(QueueError::Sqlite(e)) if storage::is_busy(&e) => {
+                log(&format!(
+                    "Sync queue '{}' is locked by another process ({e}); leaving it as it is",
+                    path.display()
+                ));
+                return Err(QueueError::Sqlite(e));
+            }
             Err(e) => {
-                let secs = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                let mut aside = path.as_os_str().to_owned();
-                aside.push(format!(".corrupt-{secs}"));
+                let aside = storage::aside_path(path);
                 log(&format!(
                     "Sync queue '{}' is unusable ({e}); moving it to '{}' and starting a new one",
                     path.display(),
-                    PathBuf::from(&aside).display()
+                    aside.display()
                 ));
-                if path.exists() {
-                    std::fs::rename(path, &aside)?;
-                }
-                for s in ["-wal", "-shm"] {
-                    let mut side = path.as_os_str().to_owned();
-                    side.push(s);
-                    let _ = std::fs::remove_file(PathBuf::from(side));
-                }
+                storage::move_aside(path, &aside)?;
                 Self::connect(path)?
             }
         };
@@ -162,10 +161,7 @@ impl PersistentQueue {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
+        let conn = storage::open_wal(path)?;
         conn.execute_batch(SCHEMA)?;
         let n: i64 = conn.query_row(
             "SELECT COUNT(*) FROM pragma_table_info('persistent_queue')",
@@ -629,5 +625,72 @@ mod tests {
         q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         assert_eq!(q.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn locked_queue_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        // Another process holds the file exclusively (rollback journal): SQLITE_BUSY.
+        let holder = Connection::open(&path).unwrap();
+        holder
+            .execute_batch("CREATE TABLE keep (x); INSERT INTO keep VALUES (7); BEGIN EXCLUSIVE;")
+            .unwrap();
+        let said = std::cell::RefCell::new(Vec::new());
+        let opened = PersistentQueue::open(&path, &|m| said.borrow_mut().push(m.to_string()));
+        assert!(
+            matches!(&opened, Err(QueueError::Sqlite(e)) if storage::is_busy(e)),
+            "{:?}",
+            opened.err()
+        );
+        assert!(said.borrow()[0].contains("locked"), "{:?}", said.borrow());
+        let aside = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+            .count();
+        assert_eq!(aside, 0, "a busy queue was moved aside");
+        holder.execute_batch("COMMIT;").unwrap();
+        drop(holder);
+        let q = PersistentQueue::open(&path, &|_| {}).unwrap();
+        assert!(q.is_empty().unwrap());
+        let x: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT x FROM keep", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(x, 7, "the file is the same one");
+    }
+
+    #[test]
+    fn unusable_queue_goes_aside_with_its_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        // A WAL database whose queue table has other columns, its last write still in the
+        // WAL (the writer is still open, so nothing was checkpointed).
+        let writer = storage::open_wal(&path).unwrap();
+        writer
+            .execute_batch(
+                "CREATE TABLE persistent_queue (x); INSERT INTO persistent_queue VALUES (7);",
+            )
+            .unwrap();
+        let q = PersistentQueue::open(&path, &|_| {}).unwrap();
+        assert!(q.is_empty().unwrap());
+        let mut aside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".corrupt-"))
+            .collect();
+        aside.sort();
+        assert_eq!(aside.len(), 3, "{aside:?}");
+        assert!(aside[1].ends_with("-shm") && aside[2].ends_with("-wal"));
+        drop(q);
+        drop(writer);
+        // The evidence reads back: the moved file with its WAL still holds the row.
+        let old = Connection::open(dir.path().join(&aside[0])).unwrap();
+        let x: i64 = old
+            .query_row("SELECT x FROM persistent_queue", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(x, 7);
     }
 }
