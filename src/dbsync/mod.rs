@@ -700,7 +700,7 @@ mod tests {
             ))
             .unwrap();
         let db = DbSync::open(&path, &|_, _| {}).unwrap();
-        assert_eq!(db.count(&TABLES[0]).unwrap(), 0);
+        assert_eq!(db.count(TABLES[0]).unwrap(), 0);
         drop(db);
         // The main file, its WAL and its index, all kept under the same new name.
         assert_eq!(corrupt_files(dir.path()), 3);
