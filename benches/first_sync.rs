@@ -10,8 +10,9 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use syscollector::inventory::standalone::{self, Options};
 use syscollector::inventory::Collectors;
+use syscollector::manager::server::{self, ServerConfig};
+use syscollector::manager::Faults as NetFaults;
 use syscollector::null_logger;
-use syscollector::sync_protocol::server::{self, NetFaults, ServerConfig};
 
 fn fixture(root: &Path, n: usize) {
     let dir = root.join("var/lib/dpkg");

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use syscollector::inventory::Operation;
+use syscollector::manager::loopback;
+use syscollector::manager::Faults;
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{self, Faults};
 use syscollector::sync_protocol::{
-    AgentMetadata, Item, Mode, PersistentQueue, Settings, SyncOption,
+    AgentMetadata, Item, ItemOperation, Mode, PersistentQueue, Settings, SyncOption,
 };
 
 const N: usize = 100_000;
@@ -18,7 +18,7 @@ const N: usize = 100_000;
 fn item(i: usize) -> Item {
     Item::new(
         format!("{i:040x}"),
-        Operation::Create,
+        ItemOperation::Create,
         "wazuh-states-inventory-packages",
         format!(
             "{{\"package\":{{\"name\":\"package-{i}\",\"version\":\"1.{i}\",\"architecture\":\"amd64\"}},\"checksum\":{{\"hash\":{{\"sha1\":\"{i:040x}\"}}}}}}"
@@ -90,7 +90,7 @@ fn bench(c: &mut Criterion) {
                 )
             },
             |(p, peer)| {
-                assert!(p.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+                assert!(p.synchronize(Mode::ModuleDelta, SyncOption::Sync).is_ok());
                 assert_eq!(peer.sent(), N + 2);
             },
             BatchSize::PerIteration,

@@ -8,6 +8,8 @@
 pub mod dbsync;
 pub mod ffi;
 pub mod inventory;
+pub mod manager;
+pub mod storage;
 pub mod sync_protocol;
 pub mod sysinfo;
 

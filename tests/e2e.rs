@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use syscollector::dbsync::{schema::TABLES, DbSync};
 use syscollector::inventory::events::{self, Operation};
-use syscollector::sync_protocol::server::DocStore;
+use syscollector::manager::DocStore;
 
 /// Scenarios start real processes; one at a time keeps them within the machine.
 static SERIAL: Mutex<()> = parking_lot::const_mutex(());
@@ -290,7 +290,7 @@ impl HostilePeer {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut rng = syscollector::sync_protocol::loopback::Rng::new(seed);
+            let mut rng = syscollector::manager::Rng::new(seed);
             let mut conns = Vec::new();
             while !flag.load(std::sync::atomic::Ordering::SeqCst) {
                 if let Ok((s, _)) = listener.accept() {
@@ -307,7 +307,7 @@ impl HostilePeer {
                         } else {
                             "syscollector_vd"
                         };
-                        let mut frame = syscollector::sync_protocol::framing::Frame {
+                        let mut frame = syscollector::manager::framing::Frame {
                             loc: b's',
                             location: location.into(),
                             payload: bytes,
@@ -453,7 +453,7 @@ fn converges_after_the_agent_is_killed_during_sync() {
     let _one = SERIAL.lock();
     let w = World::new();
     let _m = w.manager(&["--delay-ms", "1"]);
-    let mut rng = syscollector::sync_protocol::loopback::Rng::new(99);
+    let mut rng = syscollector::manager::Rng::new(99);
     for pid in 0..10u32 {
         // Something changes each time, so every restart has new differences to send.
         add_process(&w.root(), 5000 + pid);

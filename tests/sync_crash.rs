@@ -11,11 +11,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use syscollector::inventory::Operation;
+use syscollector::manager::loopback::{self, Loopback};
+use syscollector::manager::{Faults, Rng};
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{self, Faults, Loopback, Rng};
 use syscollector::sync_protocol::{
-    AgentMetadata, Item, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
+    AgentMetadata, Item, ItemOperation, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
 };
 
 const BATCH: u64 = 20;
@@ -51,7 +51,13 @@ fn child(queue: &Path, start: u64) {
         p.queue().begin_batch();
         for i in n..n + BATCH {
             p.persist(
-                Item::new(id(i), Operation::Create, INDEX, format!("{{\"n\":{i}}}"), 1),
+                Item::new(
+                    id(i),
+                    ItemOperation::Create,
+                    INDEX,
+                    format!("{{\"n\":{i}}}"),
+                    1,
+                ),
                 false,
             );
         }
@@ -61,7 +67,7 @@ fn child(queue: &Path, start: u64) {
         round += 1;
         if round.is_multiple_of(3) {
             println!("sync-start");
-            if p.synchronize(Mode::ModuleDelta, SyncOption::Sync) {
+            if p.synchronize(Mode::ModuleDelta, SyncOption::Sync).is_ok() {
                 println!("acked {n}");
             }
         }
@@ -169,7 +175,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         }
 
         // The next session delivers exactly what the queue holds.
-        assert!(p.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+        assert!(p.synchronize(Mode::ModuleDelta, SyncOption::Sync).is_ok());
         let got: BTreeSet<u64> = peer.with_manager(|m| {
             m.store()
                 .indices

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use syscollector::inventory::Operation;
+use syscollector::manager::loopback::{self, Loopback};
+use syscollector::manager::{Faults, Store};
 use syscollector::null_logger;
-use syscollector::sync_protocol::loopback::{self, Faults, Loopback};
-use syscollector::sync_protocol::manager::Store;
 use syscollector::sync_protocol::{
-    AgentMetadata, Item, Mode, PersistentQueue, Settings, Status, SyncOption, SyncProtocol,
+    AgentMetadata, Integrity, Item, ItemOperation, Mode, Outcome, PersistentQueue, Settings,
+    Status, SyncError, SyncOption, SyncProtocol,
 };
 
 struct Rig {
@@ -62,7 +62,7 @@ fn fill(p: &SyncProtocol, n: usize) {
         p.persist(
             Item::new(
                 format!("id{i}"),
-                Operation::Create,
+                ItemOperation::Create,
                 "wazuh-states-inventory-processes",
                 doc(i),
                 1,
@@ -88,26 +88,35 @@ fn held(r: &Rig) -> usize {
 fn delta_session_delivers_everything_once() {
     let r = rig(Faults::default(), 2000, 3, 0);
     fill(&r.proto, 50);
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     assert_eq!(held(&r), 50);
     assert!(r.proto.queue().is_empty().unwrap());
     // Start + 50 DataValue + End.
     assert_eq!(r.peer.sent(), 52);
     // Nothing left: the next session sends nothing.
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     assert_eq!(r.peer.sent(), 52);
     // A delete reaches the manager.
     r.proto.persist(
         Item::new(
             "id3",
-            Operation::Delete,
+            ItemOperation::Delete,
             "wazuh-states-inventory-processes",
             doc(3),
             2,
         ),
         false,
     );
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     assert_eq!(held(&r), 49);
 }
 
@@ -119,7 +128,10 @@ fn missing_sequence_numbers_are_requested_and_resent() {
     };
     let r = rig(faults, 2000, 3, 0);
     fill(&r.proto, 50);
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     assert_eq!(held(&r), 50);
     // Start + 50 + End + the 5 resent.
     assert_eq!(r.peer.sent(), 57);
@@ -130,14 +142,23 @@ fn offline_and_error_leave_everything_pending() {
     let r = rig(Faults::default(), 2000, 1, 0);
     fill(&r.proto, 10);
     r.peer.force_status(Some(Status::Offline));
-    assert!(!r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_err());
     assert_eq!(r.proto.queue().fetch_pending(false).unwrap().len(), 10);
     r.peer.force_status(Some(Status::Error));
-    assert!(!r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_err());
     assert_eq!(r.proto.queue().fetch_pending(false).unwrap().len(), 10);
     assert_eq!(held(&r), 0);
     r.peer.force_status(None);
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     assert_eq!(held(&r), 10);
 }
 
@@ -145,14 +166,17 @@ fn offline_and_error_leave_everything_pending() {
 fn duplicate_and_stale_replies_are_harmless() {
     let faults = Faults {
         seed: 7,
-        duplicate_to_agent: 1.0,
+        duplicate_out: 1.0,
         stale_replies: true,
         ..Faults::default()
     };
     let r = rig(faults, 2000, 3, 0);
     for round in 0..3 {
         fill(&r.proto, 5 + round);
-        assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+        assert!(r
+            .proto
+            .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+            .is_ok());
     }
     assert_eq!(held(&r), 7);
     assert!(r.proto.queue().is_empty().unwrap());
@@ -162,9 +186,9 @@ fn duplicate_and_stale_replies_are_harmless() {
 fn lossy_link_converges_within_retries() {
     let faults = Faults {
         seed: 42,
-        drop_to_manager: 0.10,
-        drop_to_agent: 0.10,
-        duplicate_to_agent: 0.05,
+        drop_in: 0.10,
+        drop_out: 0.10,
+        duplicate_out: 0.05,
         ..Faults::default()
     };
     let r = rig(faults, 300, 8, 0);
@@ -173,7 +197,7 @@ fn lossy_link_converges_within_retries() {
     while !r.proto.queue().is_empty().unwrap() {
         sessions += 1;
         assert!(sessions <= 10, "did not converge");
-        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync);
+        let _ = r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync);
     }
     assert_eq!(held(&r), 200);
 }
@@ -181,13 +205,16 @@ fn lossy_link_converges_within_retries() {
 #[test]
 fn silent_manager_times_out_after_the_retries() {
     let faults = Faults {
-        drop_to_agent: 1.0,
+        drop_out: 1.0,
         ..Faults::default()
     };
     let r = rig(faults, 200, 2, 0);
     fill(&r.proto, 3);
     let t = Instant::now();
-    assert!(!r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_err());
     let took = t.elapsed();
     // Three Start attempts of 200 ms each.
     assert!(
@@ -202,10 +229,16 @@ fn unavailable_queue_fails_fast() {
     let r = rig(Faults::default(), 2000, 3, 0);
     fill(&r.proto, 3);
     r.peer.set_available(false);
-    assert!(!r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_err());
     assert_eq!(r.peer.sent(), 0);
     r.peer.set_available(true);
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
 }
 
 #[test]
@@ -220,7 +253,7 @@ fn differences_arriving_during_a_session_wait_for_the_next() {
             p.persist(
                 Item::new(
                     "id0",
-                    Operation::Modify,
+                    ItemOperation::Modify,
                     "wazuh-states-inventory-processes",
                     doc(1000),
                     2,
@@ -230,7 +263,7 @@ fn differences_arriving_during_a_session_wait_for_the_next() {
             p.persist(
                 Item::new(
                     "new",
-                    Operation::Create,
+                    ItemOperation::Create,
                     "wazuh-states-inventory-processes",
                     doc(1001),
                     1,
@@ -239,13 +272,19 @@ fn differences_arriving_during_a_session_wait_for_the_next() {
             );
         })
     };
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     writer.join().unwrap();
     let pending = r.proto.queue().fetch_pending(false).unwrap();
     let mut ids: Vec<_> = pending.iter().map(|i| i.id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, ["id0", "new"]);
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     let s = store(&r);
     let docs = &s.indices["wazuh-states-inventory-processes"];
     assert_eq!(docs.len(), 41);
@@ -257,7 +296,10 @@ fn max_eps_caps_the_message_rate() {
     let r = rig(Faults::default(), 2000, 3, 10);
     fill(&r.proto, 28);
     let t = Instant::now();
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     // 30 messages at 10 per second: at least two full seconds.
     assert!(t.elapsed() >= Duration::from_secs(2), "{:?}", t.elapsed());
 }
@@ -266,25 +308,35 @@ fn max_eps_caps_the_message_rate() {
 fn integrity_check_compares_with_the_manager() {
     let r = rig(Faults::default(), 2000, 3, 0);
     fill(&r.proto, 5);
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
-    let good = store(&r).checksum("wazuh-states-inventory-processes");
-    assert!(!r
-        .proto
-        .requires_full_sync("wazuh-states-inventory-processes", &good));
     assert!(r
         .proto
-        .requires_full_sync("wazuh-states-inventory-processes", "0000"));
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
+    let good = store(&r).checksum("wazuh-states-inventory-processes");
+    assert!(matches!(
+        r.proto
+            .check_integrity("wazuh-states-inventory-processes", &good),
+        Integrity::Match
+    ));
+    assert!(matches!(
+        r.proto
+            .check_integrity("wazuh-states-inventory-processes", "0000"),
+        Integrity::Mismatch
+    ));
     // A FULL session replaces the index with the in-memory documents.
     for i in 0..3 {
         r.proto.persist_in_memory(Item::new(
             format!("id{i}"),
-            Operation::Create,
+            ItemOperation::Create,
             "wazuh-states-inventory-processes",
             doc(i),
             2,
         ));
     }
-    assert!(r.proto.synchronize(Mode::ModuleFull, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleFull, SyncOption::Sync)
+        .is_ok());
     assert_eq!(held(&r), 3);
 }
 
@@ -292,12 +344,18 @@ fn integrity_check_compares_with_the_manager() {
 fn data_clean_empties_the_index_on_both_sides() {
     let r = rig(Faults::default(), 2000, 3, 0);
     fill(&r.proto, 5);
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
     fill(&r.proto, 2);
-    assert!(r.proto.notify_data_clean(
-        &["wazuh-states-inventory-processes".to_string()],
-        SyncOption::Sync
-    ));
+    assert!(r
+        .proto
+        .notify_data_clean(
+            &["wazuh-states-inventory-processes".to_string()],
+            SyncOption::Sync
+        )
+        .is_ok());
     assert_eq!(held(&r), 0);
     assert!(r.proto.queue().is_empty().unwrap());
 }
@@ -325,7 +383,10 @@ fn malformed_replies_are_rejected() {
     .encode();
     assert!(r.proto.parse_response(&stray));
     fill(&r.proto, 2);
-    assert!(r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
 }
 
 #[test]
@@ -347,7 +408,133 @@ fn no_metadata_no_session() {
         null_logger(),
     );
     fill(&proto, 1);
-    assert!(!proto.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+    assert!(proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_err());
     assert_eq!(peer.sent(), 0);
     assert_eq!(proto.queue().fetch_pending(false).unwrap().len(), 1);
+}
+
+#[test]
+fn results_say_what_happened_and_why() {
+    let r = rig(Faults::default(), 300, 1, 0);
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync),
+        Ok(Outcome::NothingToSend)
+    ));
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleCheck, SyncOption::Sync),
+        Err(SyncError::InvalidMode(Mode::ModuleCheck))
+    ));
+    assert!(matches!(
+        r.proto.notify_data_clean(&[], SyncOption::Sync),
+        Err(SyncError::NoIndices)
+    ));
+    fill(&r.proto, 4);
+    r.peer.force_status(Some(Status::Offline));
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync),
+        Err(SyncError::ManagerOffline)
+    ));
+    r.peer.force_status(Some(Status::Error));
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync),
+        Err(SyncError::ManagerError)
+    ));
+    r.peer.force_status(None);
+    r.peer.set_available(false);
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync),
+        Err(SyncError::TransportUnavailable)
+    ));
+    r.peer.set_available(true);
+    r.peer.set_faults(Faults {
+        drop_out: 1.0,
+        ..Faults::default()
+    });
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync),
+        Err(SyncError::Timeout("Start"))
+    ));
+    r.peer.set_faults(Faults::default());
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync),
+        Ok(Outcome::Delivered { messages: 4 })
+    ));
+    assert_eq!(r.proto.queue().fetch_pending(false).unwrap().len(), 0);
+}
+
+#[test]
+fn integrity_check_that_cannot_run_is_neither_match_nor_mismatch() {
+    let r = rig(Faults::default(), 300, 1, 0);
+    fill(&r.proto, 3);
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
+    let index = "wazuh-states-inventory-processes";
+    let good = store(&r).checksum(index);
+    r.peer.force_status(Some(Status::Offline));
+    let offline = r.proto.check_integrity(index, "0000");
+    assert!(
+        matches!(offline, Integrity::Unavailable(SyncError::ManagerOffline)),
+        "{offline:?}"
+    );
+    assert!(!offline.requires_full_sync());
+    r.peer.force_status(None);
+    r.peer.set_available(false);
+    assert!(matches!(
+        r.proto.check_integrity(index, &good),
+        Integrity::Unavailable(SyncError::TransportUnavailable)
+    ));
+    r.peer.set_available(true);
+    assert!(matches!(
+        r.proto.check_integrity(index, &good),
+        Integrity::Match
+    ));
+    assert!(r.proto.check_integrity(index, "0000").requires_full_sync());
+}
+
+#[test]
+fn the_shared_fault_model_applies_on_the_loopback() {
+    // Reordering both ways, duplicated requests, delayed replies and an offline period:
+    // the faults the socket server has, now also in-process.
+    let faults = Faults {
+        seed: 11,
+        reorder_in: 0.3,
+        reorder_out: 0.3,
+        duplicate_in: 0.2,
+        delay: Duration::from_millis(2),
+        delay_fraction: Some(0.5),
+        offline_for: Duration::from_millis(400),
+        ..Faults::default()
+    };
+    let r = rig(faults, 300, 8, 0);
+    fill(&r.proto, 60);
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync),
+        Err(SyncError::ManagerOffline)
+    ));
+    std::thread::sleep(Duration::from_millis(450));
+    let mut sessions = 0;
+    while !r.proto.queue().is_empty().unwrap() {
+        sessions += 1;
+        assert!(sessions <= 10, "did not converge");
+        let _ = r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync);
+    }
+    assert_eq!(held(&r), 60);
+}
+
+#[test]
+fn inventory_operations_map_to_the_same_queue_values() {
+    use syscollector::inventory::Operation;
+    for (op, item) in [
+        (Operation::Create, ItemOperation::Create),
+        (Operation::Modify, ItemOperation::Modify),
+        (Operation::Delete, ItemOperation::Delete),
+        (Operation::NoOp, ItemOperation::NoOp),
+    ] {
+        assert_eq!(ItemOperation::from(op), item);
+        assert_eq!(op as i32, item as i32, "{op:?}");
+    }
 }

@@ -18,7 +18,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use syscollector::sync_protocol::server::{serve, DocStore, NetFaults, ServerConfig};
+use syscollector::manager::{serve, DocStore, Faults as NetFaults, ServerConfig};
 
 const USAGE: &str = "\
 usage: syscollector-manager serve --socket PATH [--db PATH] [--events PATH]

@@ -300,7 +300,7 @@ fn main() -> ExitCode {
 fn run(opts: &Options, log: Logger) -> ExitCode {
     use std::sync::atomic::AtomicBool;
     use syscollector::inventory::standalone;
-    use syscollector::sync_protocol::server;
+    use syscollector::manager as server;
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -322,7 +322,7 @@ fn run(opts: &Options, log: Logger) -> ExitCode {
                 socket: socket.clone(),
                 db: Some(opts.dir.join("manager.db")),
                 events: Some(opts.dir.join("manager-events.jsonl")),
-                faults: server::NetFaults::default(),
+                faults: server::Faults::default(),
             };
             let stop = manager_stop.clone();
             let handle = std::thread::spawn(move || {

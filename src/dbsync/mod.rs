@@ -15,11 +15,11 @@ mod sqlvalue;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
+use crate::storage;
 use crate::{LogLevel, Row};
 pub use schema::{table, table_for_index, ColumnType, TableDef, TABLES};
 use schema::{CHECKSUM, VERSION};
@@ -79,14 +79,26 @@ impl DbSync {
     /// Opens (or creates) the database at `path` in WAL mode with every inventory table.
     ///
     /// A file that is not a readable SQLite database, or whose tables do not have the
-    /// expected columns, is logged, renamed aside (`<path>.corrupt-<unix time>`) and
-    /// recreated empty. If even that fails the engine runs on an in-memory database so that
-    /// the module keeps working, and says so in the log.
+    /// expected columns, is logged, renamed aside with its `-wal`/`-shm`
+    /// (`<path>.corrupt-<unix time>`, see [`storage::move_aside`]) and recreated empty. If
+    /// even that fails the engine runs on an in-memory database so that the module keeps
+    /// working, and says so in the log. A database another connection holds locked is
+    /// fine: that is an error to retry later, and the file is left alone.
     pub fn open(path: &Path, log: &dyn Fn(LogLevel, &str)) -> Result<DbSync, DbError> {
         match Self::try_open(path) {
             Ok(db) => return Ok(db),
+            Err(DbError::Sqlite(e)) if storage::is_busy(&e) => {
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "Inventory database '{}' is locked by another process ({e}); leaving it as it is",
+                        path.display()
+                    ),
+                );
+                return Err(DbError::Sqlite(e));
+            }
             Err(e) => {
-                let aside = aside_name(path);
+                let aside = storage::aside_path(path);
                 log(
                     LogLevel::Warning,
                     &format!(
@@ -95,7 +107,7 @@ impl DbSync {
                         aside.display()
                     ),
                 );
-                if let Err(e) = move_aside(path, &aside) {
+                if let Err(e) = storage::move_aside(path, &aside) {
                     log(
                         LogLevel::Error,
                         &format!("Cannot move '{}' aside: {e}", path.display()),
@@ -140,12 +152,7 @@ impl DbSync {
     }
 
     fn configure(&mut self) -> Result<(), DbError> {
-        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // Reading the header is what fails first on a file that is not a database.
-        let _: String = self
-            .conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        self.conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
+        storage::configure_wal(&self.conn)?;
         let check: String = self
             .conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
@@ -631,29 +638,72 @@ fn check_columns(conn: &Connection, table: &'static TableDef) -> Result<(), DbEr
     Ok(())
 }
 
-fn aside_name(path: &Path) -> PathBuf {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".corrupt-{secs}"));
-    PathBuf::from(name)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn move_aside(path: &Path, aside: &Path) -> std::io::Result<()> {
-    for suffix in ["-wal", "-shm"] {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
-        let side = PathBuf::from(side);
-        if side.exists() {
-            let mut to = aside.as_os_str().to_owned();
-            to.push(suffix);
-            std::fs::rename(&side, PathBuf::from(to))?;
-        }
+    fn corrupt_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+                    .count()
+            })
+            .unwrap_or(0)
     }
-    if path.exists() {
-        std::fs::rename(path, aside)?;
+
+    #[test]
+    fn a_locked_database_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.db");
+        // Another process holds the database exclusively (rollback journal, as a file not
+        // yet switched to WAL is): even reading its header is refused with SQLITE_BUSY.
+        let holder = Connection::open(&path).unwrap();
+        holder
+            .execute_batch("CREATE TABLE keep (x); INSERT INTO keep VALUES (7); BEGIN EXCLUSIVE;")
+            .unwrap();
+        let said = std::cell::RefCell::new(Vec::new());
+        let opened = DbSync::open(&path, &|l, m| said.borrow_mut().push((l, m.to_string())));
+        assert!(
+            matches!(&opened, Err(DbError::Sqlite(e)) if storage::is_busy(e)),
+            "{:?}",
+            opened.err()
+        );
+        assert_eq!(
+            corrupt_files(dir.path()),
+            0,
+            "a busy database was moved aside"
+        );
+        assert!(said.borrow().iter().any(|(_, m)| m.contains("locked")));
+        holder.execute_batch("COMMIT;").unwrap();
+        drop(holder);
+        // Once the lock is gone the same file opens, its data intact.
+        let db = DbSync::open(&path, &|_, _| {}).unwrap();
+        let x: i64 = db
+            .conn
+            .query_row("SELECT x FROM keep", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(x, 7);
     }
-    Ok(())
+
+    #[test]
+    fn an_unusable_database_goes_aside_with_its_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.db");
+        // A WAL database whose table has other columns, its last write still in the WAL
+        // (the writer is still open, so nothing was checkpointed).
+        let writer = storage::open_wal(&path).unwrap();
+        writer
+            .execute_batch(&format!(
+                "CREATE TABLE {} (x); INSERT INTO {} VALUES (7);",
+                TABLES[0].name, TABLES[0].name
+            ))
+            .unwrap();
+        let db = DbSync::open(&path, &|_, _| {}).unwrap();
+        assert_eq!(db.count(TABLES[0]).unwrap(), 0);
+        drop(db);
+        // The main file, its WAL and its index, all kept under the same new name.
+        assert_eq!(corrupt_files(dir.path()), 3);
+        drop(writer);
+    }
 }

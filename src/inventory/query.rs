@@ -42,10 +42,14 @@ impl Flusher for () {
 impl Flusher for Inventory {
     fn flush(&self) -> Option<bool> {
         let sync = self.sync()?;
-        Some(sync.regular.synchronize(
-            crate::sync_protocol::Mode::ModuleDelta,
-            crate::sync_protocol::SyncOption::Sync,
-        ))
+        Some(
+            sync.regular
+                .synchronize(
+                    crate::sync_protocol::Mode::ModuleDelta,
+                    crate::sync_protocol::SyncOption::Sync,
+                )
+                .is_ok(),
+        )
     }
 }
 

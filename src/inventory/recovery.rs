@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::events::{self, Operation};
 use super::Inventory;
 use crate::dbsync::schema::{self, TableDef, TABLES};
-use crate::sync_protocol::{Item, SyncOption};
+use crate::sync_protocol::{Item, ItemOperation, SyncOption};
 use crate::LogLevel;
 
 /// Index telling the manager to drop vulnerability results when OS or packages go away.
@@ -55,7 +55,10 @@ impl Inventory {
     /// Tells the manager that `indices` are gone (`syscollector_notify_data_clean`).
     pub fn notify_data_clean(&self, indices: &[String]) -> bool {
         match self.sync() {
-            Some(s) => s.regular.notify_data_clean(indices, SyncOption::Sync),
+            Some(s) => s
+                .regular
+                .notify_data_clean(indices, SyncOption::Sync)
+                .is_ok(),
             None => {
                 self.log(
                     LogLevel::Error,
@@ -202,9 +205,11 @@ impl Inventory {
                 .entry(item.index.as_str())
                 .or_default()
                 .insert(item.id.as_str());
-            if item.index == schema::OS.index && item.operation != Operation::Delete {
+            if item.index == schema::OS.index && item.operation != ItemOperation::Delete {
                 wanted.insert(schema::PACKAGES.name);
-            } else if item.index == schema::PACKAGES.index && item.operation != Operation::Delete {
+            } else if item.index == schema::PACKAGES.index
+                && item.operation != ItemOperation::Delete
+            {
                 wanted.insert(schema::OS.name);
             }
         }
@@ -223,7 +228,7 @@ impl Inventory {
                 }
                 let mut item = Item::new(
                     st.id,
-                    Operation::Modify,
+                    ItemOperation::Modify,
                     t.index,
                     serde_json::Value::Object(st.document).to_string(),
                     0,
@@ -281,7 +286,11 @@ impl Inventory {
                     continue;
                 }
             };
-            if sync.regular.requires_full_sync(t.index, &checksum) {
+            if sync
+                .regular
+                .check_integrity(t.index, &checksum)
+                .requires_full_sync()
+            {
                 self.log(
                     LogLevel::Debug,
                     &format!(
@@ -335,7 +344,7 @@ impl Inventory {
             let st = events::stateful(t, row, Operation::Create);
             sync.regular.persist_in_memory(Item::new(
                 st.id,
-                Operation::Create,
+                ItemOperation::Create,
                 t.index,
                 serde_json::Value::Object(st.document).to_string(),
                 st.version,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Collectors, Config, Inventory, InventorySync, Sink, Stateful, SyncConfig};
-use crate::sync_protocol::framing::LOC_EVENT;
+use crate::manager::framing::LOC_EVENT;
 use crate::sync_protocol::socket::AgentLink;
 use crate::sync_protocol::{AgentMetadata, Mode};
 use crate::sysinfo::LinuxSysInfo;

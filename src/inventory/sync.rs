@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use crate::dbsync::schema;
 use crate::sync_protocol::{
-    Item, MetadataSource, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol, Transport,
+    Item, ItemOperation, MetadataSource, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
+    Transport,
 };
 use crate::{LogLevel, Logger};
 
@@ -37,6 +38,18 @@ pub struct InventorySync {
     vd_flag: PathBuf,
     pub config: SyncConfig,
     log: Logger,
+}
+
+impl From<crate::inventory::Operation> for ItemOperation {
+    fn from(op: crate::inventory::Operation) -> ItemOperation {
+        use crate::inventory::Operation as Op;
+        match op {
+            Op::Create => ItemOperation::Create,
+            Op::Modify => ItemOperation::Modify,
+            Op::Delete => ItemOperation::Delete,
+            Op::NoOp => ItemOperation::NoOp,
+        }
+    }
 }
 
 /// True for the indices the vulnerability-detector instance carries.
@@ -113,7 +126,7 @@ impl InventorySync {
         version: u64,
     ) {
         self.instance_for(index)
-            .persist(Item::new(id, operation, index, data, version), false);
+            .persist(Item::new(id, operation.into(), index, data, version), false);
     }
 
     /// Starts grouping queue writes (one transaction per table scan).
@@ -136,7 +149,7 @@ impl InventorySync {
     /// Runs a session on both instances; `vd_enabled` is whether packages and OS are
     /// collected (otherwise the VD instance uses the plain option).
     pub fn synchronize(&self, mode: Mode, vd_enabled: bool) -> bool {
-        let regular = self.regular.synchronize(mode, SyncOption::Sync);
+        let regular = self.regular.synchronize(mode, SyncOption::Sync).is_ok();
         let first_done = self.vd_first_sync_done();
         let option = if !vd_enabled {
             SyncOption::Sync
@@ -145,7 +158,7 @@ impl InventorySync {
         } else {
             SyncOption::VdFirst
         };
-        let vd = self.vd.synchronize(mode, option);
+        let vd = self.vd.synchronize(mode, option).is_ok();
         if vd && !first_done && vd_enabled {
             match std::fs::write(&self.vd_flag, b"1") {
                 Ok(()) => (self.log)(LogLevel::Info, "VD first sync completed, flag file created"),

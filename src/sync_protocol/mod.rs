@@ -3,17 +3,17 @@
 //! * [`wire`]: the FlatBuffers messages, verified on the way in;
 //! * [`queue`]: the persistent SQLite queue of differences;
 //! * [`session`]: one protocol instance driving sessions over a [`session::Transport`];
-//! * [`manager`] and [`loopback`]: the manager's side, to test against and to run locally.
+//! * [`socket`]: the command line's transport to a manager over a Unix socket.
+//!
+//! The manager's side, to test against and to run locally, is [`crate::manager`].
 
-pub mod framing;
-pub mod loopback;
-pub mod manager;
 pub mod queue;
-pub mod server;
 pub mod session;
 pub mod socket;
 pub mod wire;
 
-pub use queue::{Item, PersistentQueue};
-pub use session::{MetadataSource, Settings, SyncProtocol, SyncResult, Transport};
+pub use queue::{Item, ItemOperation, PersistentQueue};
+pub use session::{
+    Integrity, MetadataSource, Outcome, Settings, SyncError, SyncProtocol, Transport,
+};
 pub use wire::{AgentMetadata, Mode, Status, SyncOption};

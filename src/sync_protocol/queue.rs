@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::inventory::Operation;
+use crate::storage;
 
 const PENDING: i64 = 0;
 const SYNCING: i64 = 1;
@@ -38,6 +38,29 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS persistent_queue (
     operation_syncing INTEGER NOT NULL DEFAULT 3,
     is_data_context INTEGER NOT NULL DEFAULT 0);";
 
+/// What a queued difference does to its document. The values are the ones stored in the
+/// queue file (and the agent's `Operation_t`), so a queue written before stays readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ItemOperation {
+    Create = 0,
+    Modify = 1,
+    Delete = 2,
+    /// Nothing (also the "no operation in flight" marker of the queue).
+    NoOp = 3,
+}
+
+impl ItemOperation {
+    /// The operation stored as `v`; `NoOp` for a value outside the enum.
+    fn from_stored(v: i64) -> ItemOperation {
+        match v {
+            0 => ItemOperation::Create,
+            1 => ItemOperation::Modify,
+            2 => ItemOperation::Delete,
+            _ => ItemOperation::NoOp,
+        }
+    }
+}
+
 /// One queued difference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
@@ -46,7 +69,7 @@ pub struct Item {
     pub id: String,
     pub index: String,
     pub data: String,
-    pub operation: Operation,
+    pub operation: ItemOperation,
     pub version: u64,
     pub is_data_context: bool,
 }
@@ -55,7 +78,7 @@ impl Item {
     /// A difference to submit.
     pub fn new(
         id: impl Into<String>,
-        operation: Operation,
+        operation: ItemOperation,
         index: impl Into<String>,
         data: impl Into<String>,
         version: u64,
@@ -93,37 +116,30 @@ pub struct PersistentQueue {
     inner: Mutex<Inner>,
 }
 
-fn op_from(v: i64) -> Operation {
-    Operation::from_raw(v as i32).unwrap_or(Operation::NoOp)
-}
-
 impl PersistentQueue {
     /// Opens (or creates) the queue at `path`; items left `SYNCING` by a crash become
-    /// pending again. A file that is not a usable database is moved aside
-    /// (`<path>.corrupt-<unix time>`) and a new queue is started, which `log` is told about.
+    /// pending again. A file that is not a usable database is moved aside with its
+    /// `-wal`/`-shm` (`<path>.corrupt-<unix time>`, see [`storage::move_aside`]) and a new
+    /// queue is started, which `log` is told about. A queue another connection holds locked
+    /// is an error to retry later, and the file is left alone.
     pub fn open(path: &Path, log: &dyn Fn(&str)) -> Result<PersistentQueue, QueueError> {
         let conn = match Self::connect(path) {
             Ok(c) => c,
+            Err(QueueError::Sqlite(e)) if storage::is_busy(&e) => {
+                log(&format!(
+                    "Sync queue '{}' is locked by another process ({e}); leaving it as it is",
+                    path.display()
+                ));
+                return Err(QueueError::Sqlite(e));
+            }
             Err(e) => {
-                let secs = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                let mut aside = path.as_os_str().to_owned();
-                aside.push(format!(".corrupt-{secs}"));
+                let aside = storage::aside_path(path);
                 log(&format!(
                     "Sync queue '{}' is unusable ({e}); moving it to '{}' and starting a new one",
                     path.display(),
-                    PathBuf::from(&aside).display()
+                    aside.display()
                 ));
-                if path.exists() {
-                    std::fs::rename(path, &aside)?;
-                }
-                for s in ["-wal", "-shm"] {
-                    let mut side = path.as_os_str().to_owned();
-                    side.push(s);
-                    let _ = std::fs::remove_file(PathBuf::from(side));
-                }
+                storage::move_aside(path, &aside)?;
                 Self::connect(path)?
             }
         };
@@ -145,10 +161,7 @@ impl PersistentQueue {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
+        let conn = storage::open_wal(path)?;
         conn.execute_batch(SCHEMA)?;
         let n: i64 = conn.query_row(
             "SELECT COUNT(*) FROM pragma_table_info('persistent_queue')",
@@ -267,8 +280,8 @@ impl PersistentQueue {
                 params![
                     SYNCING,
                     NEW_DELETED,
-                    Operation::NoOp as i64,
-                    Operation::Delete as i64
+                    ItemOperation::NoOp as i64,
+                    ItemOperation::Delete as i64
                 ],
             )?;
             tx.execute(
@@ -277,7 +290,7 @@ impl PersistentQueue {
                 params![
                     PENDING,
                     EXISTING,
-                    Operation::NoOp as i64,
+                    ItemOperation::NoOp as i64,
                     SYNCING,
                     SYNCING_UPDATED
                 ],
@@ -295,11 +308,16 @@ impl PersistentQueue {
             tx.execute(
                 "UPDATE persistent_queue SET sync_status = ?1, operation_syncing = ?2 \
                  WHERE sync_status IN (?3, ?4)",
-                params![PENDING, Operation::NoOp as i64, SYNCING, SYNCING_UPDATED],
+                params![
+                    PENDING,
+                    ItemOperation::NoOp as i64,
+                    SYNCING,
+                    SYNCING_UPDATED
+                ],
             )?;
             tx.execute(
                 "DELETE FROM persistent_queue WHERE operation = ?1 AND create_status = ?2",
-                params![Operation::Delete as i64, NEW_DELETED],
+                params![ItemOperation::Delete as i64, NEW_DELETED],
             )?;
             tx.commit()?;
             Ok(())
@@ -372,7 +390,7 @@ fn select(conn: &Connection, only_data_values: bool) -> Result<Vec<Item>, QueueE
             id: r.get(1)?,
             index: r.get(2)?,
             data: r.get(3)?,
-            operation: op_from(r.get(4)?),
+            operation: ItemOperation::from_stored(r.get(4)?),
             version: r.get::<_, i64>(5)? as u64,
             is_data_context: r.get::<_, i64>(6)? != 0,
         })
@@ -394,7 +412,7 @@ fn coalesce(tx: &Connection, item: &Item) -> Result<(), QueueError> {
     let op = item.operation as i64;
     let ctx = i64::from(item.is_data_context);
     let Some((old_op, old_sync, old_create, old_op_syncing)) = old else {
-        let create = if item.operation == Operation::Create {
+        let create = if item.operation == ItemOperation::Create {
             NEW
         } else {
             EXISTING
@@ -416,20 +434,20 @@ fn coalesce(tx: &Connection, item: &Item) -> Result<(), QueueError> {
     };
     // While in flight, remember which operation the manager is receiving.
     let op_syncing = if old_sync != PENDING {
-        if old_op_syncing == Operation::NoOp as i64 {
+        if old_op_syncing == ItemOperation::NoOp as i64 {
             old_op
         } else {
             old_op_syncing
         }
     } else {
-        Operation::NoOp as i64
+        ItemOperation::NoOp as i64
     };
     let sync = if old_sync == PENDING {
         PENDING
     } else {
         SYNCING_UPDATED
     };
-    let create = if item.operation == Operation::Delete {
+    let create = if item.operation == ItemOperation::Delete {
         if old_create == NEW && old_sync == PENDING {
             // Created and deleted before the manager heard of it: nothing to tell.
             tx.prepare_cached("DELETE FROM persistent_queue WHERE id = ?1")?
@@ -475,55 +493,55 @@ mod tests {
         (dir, q)
     }
 
-    fn ids(items: &[Item]) -> Vec<(String, Operation)> {
+    fn ids(items: &[Item]) -> Vec<(String, ItemOperation)> {
         items.iter().map(|i| (i.id.clone(), i.operation)).collect()
     }
 
     #[test]
     fn newer_difference_replaces_older() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
-        q.submit(Item::new("a", Operation::Modify, "i", "2", 2))
+        q.submit(Item::new("a", ItemOperation::Modify, "i", "2", 2))
             .unwrap();
         let p = q.fetch_pending(false).unwrap();
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].data, "2");
-        assert_eq!(p[0].operation, Operation::Modify);
+        assert_eq!(p[0].operation, ItemOperation::Modify);
         assert_eq!(p[0].version, 2);
     }
 
     #[test]
     fn create_then_delete_cancels_out() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
-        q.submit(Item::new("a", Operation::Delete, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Delete, "i", "1", 1))
             .unwrap();
         assert!(q.is_empty().unwrap());
         // But an existing item's delete is kept.
-        q.submit(Item::new("b", Operation::Modify, "i", "1", 2))
+        q.submit(Item::new("b", ItemOperation::Modify, "i", "1", 2))
             .unwrap();
-        q.submit(Item::new("b", Operation::Delete, "i", "1", 2))
+        q.submit(Item::new("b", ItemOperation::Delete, "i", "1", 2))
             .unwrap();
         assert_eq!(
             ids(&q.fetch_pending(false).unwrap()),
-            [("b".to_string(), Operation::Delete)]
+            [("b".to_string(), ItemOperation::Delete)]
         );
     }
 
     #[test]
     fn changes_during_a_session_wait_for_the_next() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
-        q.submit(Item::new("b", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("b", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         let sent = q.fetch_and_mark_for_sync().unwrap();
         assert_eq!(sent.len(), 2);
-        q.submit(Item::new("a", Operation::Modify, "i", "2", 2))
+        q.submit(Item::new("a", ItemOperation::Modify, "i", "2", 2))
             .unwrap();
-        q.submit(Item::new("c", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("c", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         assert_eq!(
             q.fetch_pending(false).unwrap().len(),
@@ -537,8 +555,8 @@ mod tests {
         assert_eq!(
             left,
             [
-                ("a".to_string(), Operation::Modify),
-                ("c".to_string(), Operation::Create)
+                ("a".to_string(), ItemOperation::Modify),
+                ("c".to_string(), ItemOperation::Create)
             ]
         );
     }
@@ -546,7 +564,7 @@ mod tests {
     #[test]
     fn failed_session_leaves_everything_pending() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         q.fetch_and_mark_for_sync().unwrap();
         assert!(q.fetch_pending(false).unwrap().is_empty());
@@ -557,16 +575,16 @@ mod tests {
     #[test]
     fn created_in_flight_then_deleted_is_dropped_after_ack() {
         let (_d, q) = q();
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         q.fetch_and_mark_for_sync().unwrap();
-        q.submit(Item::new("a", Operation::Delete, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Delete, "i", "1", 1))
             .unwrap();
         q.clear_synced().unwrap();
         // The manager got the create; the delete must still go.
         assert_eq!(
             ids(&q.fetch_pending(false).unwrap()),
-            [("a".to_string(), Operation::Delete)]
+            [("a".to_string(), ItemOperation::Delete)]
         );
     }
 
@@ -578,8 +596,14 @@ mod tests {
             let q = PersistentQueue::open(&path, &|_| {}).unwrap();
             q.begin_batch();
             for i in 0..100 {
-                q.submit(Item::new(format!("id{i}"), Operation::Create, "i", "d", 1))
-                    .unwrap();
+                q.submit(Item::new(
+                    format!("id{i}"),
+                    ItemOperation::Create,
+                    "i",
+                    "d",
+                    1,
+                ))
+                .unwrap();
             }
             q.flush().unwrap();
             q.fetch_and_mark_for_sync().unwrap();
@@ -598,8 +622,75 @@ mod tests {
         let q = PersistentQueue::open(&path, &|m| said.borrow_mut().push(m.to_string())).unwrap();
         assert!(q.is_empty().unwrap());
         assert!(said.borrow()[0].contains("moving it to"));
-        q.submit(Item::new("a", Operation::Create, "i", "1", 1))
+        q.submit(Item::new("a", ItemOperation::Create, "i", "1", 1))
             .unwrap();
         assert_eq!(q.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn locked_queue_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        // Another process holds the file exclusively (rollback journal): SQLITE_BUSY.
+        let holder = Connection::open(&path).unwrap();
+        holder
+            .execute_batch("CREATE TABLE keep (x); INSERT INTO keep VALUES (7); BEGIN EXCLUSIVE;")
+            .unwrap();
+        let said = std::cell::RefCell::new(Vec::new());
+        let opened = PersistentQueue::open(&path, &|m| said.borrow_mut().push(m.to_string()));
+        assert!(
+            matches!(&opened, Err(QueueError::Sqlite(e)) if storage::is_busy(e)),
+            "{:?}",
+            opened.err()
+        );
+        assert!(said.borrow()[0].contains("locked"), "{:?}", said.borrow());
+        let aside = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+            .count();
+        assert_eq!(aside, 0, "a busy queue was moved aside");
+        holder.execute_batch("COMMIT;").unwrap();
+        drop(holder);
+        let q = PersistentQueue::open(&path, &|_| {}).unwrap();
+        assert!(q.is_empty().unwrap());
+        let x: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT x FROM keep", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(x, 7, "the file is the same one");
+    }
+
+    #[test]
+    fn unusable_queue_goes_aside_with_its_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        // A WAL database whose queue table has other columns, its last write still in the
+        // WAL (the writer is still open, so nothing was checkpointed).
+        let writer = storage::open_wal(&path).unwrap();
+        writer
+            .execute_batch(
+                "CREATE TABLE persistent_queue (x); INSERT INTO persistent_queue VALUES (7);",
+            )
+            .unwrap();
+        let q = PersistentQueue::open(&path, &|_| {}).unwrap();
+        assert!(q.is_empty().unwrap());
+        let mut aside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".corrupt-"))
+            .collect();
+        aside.sort();
+        assert_eq!(aside.len(), 3, "{aside:?}");
+        assert!(aside[1].ends_with("-shm") && aside[2].ends_with("-wal"));
+        drop(q);
+        drop(writer);
+        // The evidence reads back: the moved file with its WAL still holds the row.
+        let old = Connection::open(dir.path().join(&aside[0])).unwrap();
+        let x: i64 = old
+            .query_row("SELECT x FROM persistent_queue", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(x, 7);
     }
 }

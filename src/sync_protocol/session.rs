@@ -7,6 +7,11 @@
 //! [`SyncProtocol::parse_response`], which verifies them and wakes the sender. Replies for
 //! another session or phase are ignored; `Error`/`Offline` end the attempt, leaving the
 //! queue as it was.
+//!
+//! Every session answers with a typed result: [`Outcome`] or [`SyncError`] for the
+//! sessions that deliver, [`Integrity`] (match, mismatch, or could not run) for the
+//! integrity check. The caller decides what that means for its own callers (the FFI turns
+//! them into the C booleans).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,9 +20,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::queue::{Item, PersistentQueue};
+use super::queue::{Item, ItemOperation, PersistentQueue, QueueError};
 use super::wire::{AgentMetadata, Message, Mode, Start, Status, SyncOption};
-use crate::inventory::Operation;
 use crate::{LogLevel, Logger};
 
 /// How messages leave the agent.
@@ -46,13 +50,61 @@ pub struct Settings {
     pub end_delay: Duration,
 }
 
-/// How the last session ended.
+/// What a successful session did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncResult {
-    Success,
-    CommunicationError,
-    ChecksumError,
-    GenericError,
+pub enum Outcome {
+    /// There was nothing to send, so no session was opened.
+    NothingToSend,
+    /// The manager acknowledged a session of `messages` numbered messages.
+    Delivered { messages: usize },
+}
+
+/// Why a session did not complete. Whatever the reason, the persistent queue is left as it
+/// was (everything sent is pending again).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("invalid synchronization mode {0:?}")]
+    InvalidMode(Mode),
+    #[error("no indices given")]
+    NoIndices,
+    #[error("the message queue cannot be opened")]
+    TransportUnavailable,
+    #[error("the agent metadata is not available yet")]
+    NoMetadata,
+    #[error("persistent queue: {0}")]
+    Queue(#[from] QueueError),
+    #[error("the {0} message could not be sent")]
+    SendFailed(&'static str),
+    #[error("no answer to {0} after every retry")]
+    Timeout(&'static str),
+    #[error("the manager is offline")]
+    ManagerOffline,
+    #[error("the manager reported an error")]
+    ManagerError,
+    #[error("the manager's checksum differs")]
+    ChecksumMismatch,
+    #[error("malformed ReqRet: {0}")]
+    BadReqRet(&'static str),
+    #[error("stopped")]
+    Stopped,
+}
+
+/// The answer of an integrity check of one index.
+#[derive(Debug)]
+pub enum Integrity {
+    /// The manager holds the same documents.
+    Match,
+    /// The manager's checksum differs: a full resend is due.
+    Mismatch,
+    /// The check could not run (the manager is offline, did not answer, …).
+    Unavailable(SyncError),
+}
+
+impl Integrity {
+    /// True only for [`Integrity::Mismatch`].
+    pub fn requires_full_sync(&self) -> bool {
+        matches!(self, Integrity::Mismatch)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +121,8 @@ struct State {
     start_ack: bool,
     end_ack: bool,
     failed: bool,
-    result: SyncResult,
+    /// Why the manager refused the session, when `failed`.
+    refusal: Option<SyncError>,
     req_ret: Option<Vec<(u64, u64)>>,
 }
 
@@ -81,7 +134,7 @@ impl State {
             start_ack: false,
             end_ack: false,
             failed: false,
-            result: SyncResult::Success,
+            refusal: None,
             req_ret: None,
         }
     }
@@ -108,7 +161,7 @@ impl Outgoing {
             Outgoing::Value(i) => Message::DataValue {
                 seq: i.seq,
                 session,
-                delete: i.operation == Operation::Delete,
+                delete: i.operation == ItemOperation::Delete,
                 id: i.id.clone(),
                 index: i.index.clone(),
                 version: i.version,
@@ -228,18 +281,18 @@ impl SyncProtocol {
     }
 
     /// Runs one FULL (in-memory documents) or DELTA (persistent queue) session.
-    pub fn synchronize(&self, mode: Mode, option: SyncOption) -> bool {
+    pub fn synchronize(&self, mode: Mode, option: SyncOption) -> Result<Outcome, SyncError> {
         if mode != Mode::ModuleFull && mode != Mode::ModuleDelta {
             self.log(
                 LogLevel::Error,
                 &format!("Invalid synchronization mode: {mode:?}"),
             );
-            return false;
+            return Err(SyncError::InvalidMode(mode));
         }
         let _one_session = self.session_lock.lock();
         if !self.transport.check() {
             self.log(LogLevel::Error, "Failed to open the message queue");
-            return false;
+            return Err(SyncError::TransportUnavailable);
         }
         self.reset_state();
         let mut items = if mode == Mode::ModuleFull {
@@ -252,7 +305,7 @@ impl SyncProtocol {
                         LogLevel::Error,
                         &format!("Failed to fetch items for sync: {e}"),
                     );
-                    return false;
+                    return Err(e.into());
                 }
             }
         };
@@ -261,7 +314,7 @@ impl SyncProtocol {
                 LogLevel::Debug,
                 &format!("No items to synchronize in {mode:?} mode"),
             );
-            return true;
+            return Ok(Outcome::NothingToSend);
         }
         for (seq, item) in items.iter_mut().enumerate() {
             item.seq = seq as u64;
@@ -281,9 +334,11 @@ impl SyncProtocol {
             .chain(contexts.into_iter().map(Outgoing::Context))
             .collect();
 
-        let ok = self.start_and_wait(mode, total as u64, indices.into_iter().collect(), option)
-            && self.send_all(&outgoing)
-            && self.end_and_wait(&outgoing);
+        let result = self
+            .start_and_wait(mode, total as u64, indices.into_iter().collect(), option)
+            .and_then(|()| self.send_all(&outgoing))
+            .and_then(|()| self.end_and_wait(&outgoing));
+        let ok = result.is_ok();
 
         let finalized = if mode == Mode::ModuleFull {
             self.in_memory.lock().clear();
@@ -306,18 +361,17 @@ impl SyncProtocol {
             );
         }
         self.reset_state();
-        ok
+        result.map(|()| Outcome::Delivered { messages: total })
     }
 
-    /// Integrity check of one index: true only when the manager answers that its checksum
-    /// differs (a full resend is due); false when it matches or the check could not run.
-    pub fn requires_full_sync(&self, index: &str, checksum: &str) -> bool {
+    /// Integrity check of one index: compares `checksum` with the manager's copy.
+    pub fn check_integrity(&self, index: &str, checksum: &str) -> Integrity {
         let _one_session = self.session_lock.lock();
         if !self.transport.check() {
-            return false;
+            return Integrity::Unavailable(SyncError::TransportUnavailable);
         }
         self.reset_state();
-        if !self.start_and_wait(
+        if let Err(e) = self.start_and_wait(
             Mode::ModuleCheck,
             0,
             vec![index.to_string()],
@@ -328,7 +382,7 @@ impl SyncProtocol {
                 "Failed to send Start message for integrity check",
             );
             self.reset_state();
-            return false;
+            return Integrity::Unavailable(e);
         }
         let session = self.state.lock().session;
         let msg = Message::ChecksumModule {
@@ -336,50 +390,60 @@ impl SyncProtocol {
             index: index.to_string(),
             checksum: checksum.to_string(),
         };
-        if !self.send(&msg.encode()) {
+        if let Err(e) = self.send(&msg.encode(), "ChecksumModule") {
             self.log(LogLevel::Error, "Failed to send ChecksumModule message");
             self.reset_state();
-            return false;
+            return Integrity::Unavailable(e);
         }
-        let matched = self.end_and_wait(&[]);
-        let result = self.state.lock().result;
+        let answer = self.end_and_wait(&[]);
         self.reset_state();
-        if matched {
-            self.log(
-                LogLevel::Debug,
-                &format!("Module integrity check completed successfully for index: {index}"),
-            );
-            false
-        } else {
-            let mismatch = result == SyncResult::ChecksumError;
-            self.log(
-                LogLevel::Warning,
-                &format!(
-                    "Module integrity check failed for index: {index} - {}",
-                    if mismatch {
-                        "Checksum validation failed, full sync required"
-                    } else {
-                        "Manager is offline"
-                    }
-                ),
-            );
-            mismatch
+        match answer {
+            Ok(()) => {
+                self.log(
+                    LogLevel::Debug,
+                    &format!("Module integrity check completed successfully for index: {index}"),
+                );
+                Integrity::Match
+            }
+            Err(e) => {
+                let mismatch = matches!(e, SyncError::ChecksumMismatch);
+                self.log(
+                    LogLevel::Warning,
+                    &format!(
+                        "Module integrity check failed for index: {index} - {}",
+                        if mismatch {
+                            "Checksum validation failed, full sync required"
+                        } else {
+                            "Manager is offline"
+                        }
+                    ),
+                );
+                if mismatch {
+                    Integrity::Mismatch
+                } else {
+                    Integrity::Unavailable(e)
+                }
+            }
         }
     }
 
     /// Tells the manager that everything of `indices` is gone; on success drops their queued
     /// items.
-    pub fn notify_data_clean(&self, indices: &[String], option: SyncOption) -> bool {
+    pub fn notify_data_clean(
+        &self,
+        indices: &[String],
+        option: SyncOption,
+    ) -> Result<Outcome, SyncError> {
         if indices.is_empty() {
             self.log(
                 LogLevel::Error,
                 "Cannot notify data clean with empty indices vector",
             );
-            return false;
+            return Err(SyncError::NoIndices);
         }
         let _one_session = self.session_lock.lock();
         if !self.transport.check() {
-            return false;
+            return Err(SyncError::TransportUnavailable);
         }
         self.reset_state();
         let outgoing: Vec<Outgoing> = indices
@@ -390,14 +454,16 @@ impl SyncProtocol {
                 index: index.clone(),
             })
             .collect();
-        let ok = self.start_and_wait(
-            Mode::ModuleDelta,
-            outgoing.len() as u64,
-            indices.to_vec(),
-            option,
-        ) && self.send_all(&outgoing)
-            && self.end_and_wait(&outgoing);
-        if ok {
+        let result = self
+            .start_and_wait(
+                Mode::ModuleDelta,
+                outgoing.len() as u64,
+                indices.to_vec(),
+                option,
+            )
+            .and_then(|()| self.send_all(&outgoing))
+            .and_then(|()| self.end_and_wait(&outgoing));
+        if result.is_ok() {
             self.log(
                 LogLevel::Debug,
                 "DataClean notification completed successfully. Clearing local database.",
@@ -409,21 +475,24 @@ impl SyncProtocol {
                         &format!("Failed to clear local database: {e}"),
                     );
                     self.reset_state();
-                    return false;
+                    return Err(e.into());
                 }
             }
         } else {
             self.log(LogLevel::Warning, "DataClean notification failed.");
         }
         self.reset_state();
-        ok
+        result.map(|()| Outcome::Delivered {
+            messages: outgoing.len(),
+        })
     }
 
     fn reset_state(&self) {
         *self.state.lock() = State::new();
     }
 
-    fn send(&self, message: &[u8]) -> bool {
+    /// Sends one message (`what` names it in the error), keeping to `max_eps`.
+    fn send(&self, message: &[u8], what: &'static str) -> Result<(), SyncError> {
         if self.settings.max_eps > 0 {
             let mut l = self.limiter.lock();
             let now = Instant::now();
@@ -444,7 +513,11 @@ impl SyncProtocol {
             }
             l.sent += 1;
         }
-        self.transport.send(message)
+        if self.transport.send(message) {
+            Ok(())
+        } else {
+            Err(SyncError::SendFailed(what))
+        }
     }
 
     /// Sleeps until `deadline` or a stop.
@@ -461,14 +534,14 @@ impl SyncProtocol {
         size: u64,
         indices: Vec<String>,
         option: SyncOption,
-    ) -> bool {
+    ) -> Result<(), SyncError> {
         let Some(metadata) = (self.metadata)() else {
             self.log(
                 LogLevel::Warning,
                 "Metadata not available from provider. Agent-info may not be initialized yet. \
                  Cannot proceed with synchronization.",
             );
-            return false;
+            return Err(SyncError::NoMetadata);
         };
         let start = Message::Start(Box::new(Start {
             module: self.settings.module.clone(),
@@ -481,12 +554,14 @@ impl SyncProtocol {
         }))
         .encode();
         self.state.lock().phase = Phase::WaitingStartAck;
+        let mut last_error = SyncError::Timeout("Start");
         for _attempt in 0..=self.settings.retries {
             if self.stopping() {
-                return false;
+                return Err(SyncError::Stopped);
             }
-            if !self.send(&start) {
+            if let Err(e) = self.send(&start, "Start") {
                 self.log(LogLevel::Warning, "Failed to send Start message.");
+                last_error = e;
                 continue;
             }
             let deadline = Instant::now() + self.settings.timeout;
@@ -499,19 +574,20 @@ impl SyncProtocol {
                     LogLevel::Error,
                     "Synchronization failed due to manager error.",
                 );
-                return false;
+                return Err(st.refusal.take().unwrap_or(SyncError::ManagerError));
             }
             if st.start_ack {
                 self.log(
                     LogLevel::Debug,
                     &format!("StartAck received. Session: {}", st.session),
                 );
-                return true;
+                return Ok(());
             }
             drop(st);
             if self.stopping() {
-                return false;
+                return Err(SyncError::Stopped);
             }
+            last_error = SyncError::Timeout("Start");
             self.log(
                 LogLevel::Warning,
                 "Timed out waiting for StartAck. Retrying...",
@@ -521,10 +597,10 @@ impl SyncProtocol {
             LogLevel::Error,
             "Exceeded maximum retries for Start message. Exiting...",
         );
-        false
+        Err(last_error)
     }
 
-    fn send_all(&self, outgoing: &[Outgoing]) -> bool {
+    fn send_all(&self, outgoing: &[Outgoing]) -> Result<(), SyncError> {
         let session = self.state.lock().session;
         for o in outgoing {
             if self.stopping() {
@@ -532,17 +608,17 @@ impl SyncProtocol {
                     LogLevel::Info,
                     "Stop requested, aborting data message sending",
                 );
-                return false;
+                return Err(SyncError::Stopped);
             }
-            if !self.send(&o.encode(session)) {
+            if let Err(e) = self.send(&o.encode(session), "Data") {
                 self.log(LogLevel::Error, "Failed to send Data message.");
-                return false;
+                return Err(e);
             }
         }
-        true
+        Ok(())
     }
 
-    fn end_and_wait(&self, outgoing: &[Outgoing]) -> bool {
+    fn end_and_wait(&self, outgoing: &[Outgoing]) -> Result<(), SyncError> {
         let session = {
             let mut st = self.state.lock();
             st.phase = Phase::WaitingEndAck;
@@ -553,13 +629,17 @@ impl SyncProtocol {
             self.sleep_until(Instant::now() + self.settings.end_delay);
         }
         let mut send_end = true;
+        let mut last_error = SyncError::Timeout("End");
         for _attempt in 0..=self.settings.retries {
             if self.stopping() {
-                return false;
+                return Err(SyncError::Stopped);
             }
-            if send_end && !self.send(&end) {
-                self.log(LogLevel::Warning, "Failed to send End message.");
-                continue;
+            if send_end {
+                if let Err(e) = self.send(&end, "End") {
+                    self.log(LogLevel::Warning, "Failed to send End message.");
+                    last_error = e;
+                    continue;
+                }
             }
             let deadline = Instant::now() + self.settings.timeout;
             let mut st = self.state.lock();
@@ -569,13 +649,14 @@ impl SyncProtocol {
                 self.wake.wait_until(&mut st, deadline);
             }
             if st.failed {
-                if st.result != SyncResult::ChecksumError {
+                let refusal = st.refusal.take().unwrap_or(SyncError::ManagerError);
+                if !matches!(refusal, SyncError::ChecksumMismatch) {
                     self.log(
                         LogLevel::Error,
                         "Synchronization failed: Manager reported an error status.",
                     );
                 }
-                return false;
+                return Err(refusal);
             }
             if let Some(ranges) = st.req_ret.take() {
                 drop(st);
@@ -584,14 +665,14 @@ impl SyncProtocol {
                         LogLevel::Error,
                         "Received ReqRet with empty ranges. Aborting current sync attempt.",
                     );
-                    return false;
+                    return Err(SyncError::BadReqRet("no ranges"));
                 }
                 if ranges.iter().any(|&(b, e)| e < b) {
                     self.log(
                         LogLevel::Error,
                         "Requested set of ranks malformed. Aborting.",
                     );
-                    return false;
+                    return Err(SyncError::BadReqRet("a range ends before it begins"));
                 }
                 let again: Vec<Outgoing> = outgoing
                     .iter()
@@ -603,15 +684,15 @@ impl SyncProtocol {
                         LogLevel::Error,
                         "ReqRet asked for ranges that yield no data. Aborting.",
                     );
-                    return false;
+                    return Err(SyncError::BadReqRet("the ranges hold no message"));
                 }
                 self.log(
                     LogLevel::Debug,
                     &format!("Resending {} messages for ReqRet", again.len()),
                 );
-                if !self.send_all(&again) {
+                if let Err(e) = self.send_all(&again) {
                     self.log(LogLevel::Error, "Failed to resend data for ReqRet.");
-                    return false;
+                    return Err(e);
                 }
                 // The manager answers the resent data with EndAck (or another ReqRet).
                 send_end = false;
@@ -619,12 +700,13 @@ impl SyncProtocol {
             }
             if st.end_ack {
                 self.log(LogLevel::Debug, "EndAck received.");
-                return true;
+                return Ok(());
             }
             drop(st);
             if self.stopping() {
-                return false;
+                return Err(SyncError::Stopped);
             }
+            last_error = SyncError::Timeout("End");
             self.log(
                 LogLevel::Warning,
                 "Timeout waiting for EndAck or ReqRet. Retrying...",
@@ -636,7 +718,7 @@ impl SyncProtocol {
             LogLevel::Error,
             "Exceeded maximum retries for End message. Exiting...",
         );
-        false
+        Err(last_error)
     }
 
     /// Handles one reply from the manager. False when the buffer is rejected or not a
@@ -668,11 +750,11 @@ impl SyncProtocol {
                         "Received StartAck with error status. Aborting synchronization.",
                     );
                     st.failed = true;
-                    st.result = if status == Status::Offline {
-                        SyncResult::CommunicationError
+                    st.refusal = Some(if status == Status::Offline {
+                        SyncError::ManagerOffline
                     } else {
-                        SyncResult::GenericError
-                    };
+                        SyncError::ManagerError
+                    });
                 } else {
                     st.session = session;
                     st.start_ack = true;
@@ -698,27 +780,27 @@ impl SyncProtocol {
                     Status::Offline => Some((
                         LogLevel::Error,
                         "Received EndAck with Offline status. Aborting synchronization.",
-                        SyncResult::CommunicationError,
+                        SyncError::ManagerOffline,
                     )),
                     Status::ChecksumMismatch => Some((
                         LogLevel::Debug,
                         "Checksum mismatch detected by manager, full resync will be triggered.",
-                        SyncResult::ChecksumError,
+                        SyncError::ChecksumMismatch,
                     )),
                     Status::Error => Some((
                         LogLevel::Error,
                         "Received EndAck with Error status. Aborting synchronization.",
-                        SyncResult::GenericError,
+                        SyncError::ManagerError,
                     )),
                 };
                 match failure {
                     None => {
-                        st.result = SyncResult::Success;
+                        st.refusal = None;
                         st.end_ack = true;
                     }
-                    Some((level, msg, result)) => {
+                    Some((level, msg, refusal)) => {
                         self.log(level, msg);
-                        st.result = result;
+                        st.refusal = Some(refusal);
                         st.failed = true;
                     }
                 }

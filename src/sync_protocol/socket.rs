@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::framing::{Frame, LOC_SYNC};
 use super::session::Transport;
+use crate::manager::framing::{Frame, LOC_SYNC};
 
 /// Receives each reply: the module it is for, and the FlatBuffer.
 pub type ReplySink = Arc<dyn Fn(&str, &[u8]) + Send + Sync>;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
-use super::wire::{Message, Mode, Start, Status};
+use crate::sync_protocol::wire::{Message, Mode, Start, Status};
 
 /// What the manager holds for one index: document id → (version, document).
 pub type IndexStore = BTreeMap<String, (u64, Value)>;
