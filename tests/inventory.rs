@@ -578,13 +578,24 @@ fn a_failed_table_scan_stores_nothing_and_queues_nothing() {
 fn collectors_rows_use_exactly_their_tables_columns() {
     use std::collections::{BTreeMap, BTreeSet};
     use syscollector::catalog::{Gather, COLLECTORS, TABLES};
+    // The trees are read from a copy: opening a fixture's SQLite rpmdb leaves -wal/-shm
+    // files next to it.
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut roots: Vec<PathBuf> = fs::read_dir(&fixtures)
+    let copy = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&fixtures)
+        .arg(copy.path())
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+    let mut roots: Vec<PathBuf> = fs::read_dir(copy.path().join("fixtures"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();
     roots.sort();
+    assert!(roots.len() > 20, "{roots:?}");
     roots.push(PathBuf::from("/"));
     let mut used: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for root in &roots {
