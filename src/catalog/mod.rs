@@ -206,13 +206,18 @@ impl TableDef {
     }
 }
 
+/// A provider call that hands one table's rows, one at a time, to a callback.
+pub type RowsCall = fn(&dyn SysInfo, &mut dyn FnMut(Row)) -> Result<(), CollectError>;
+/// A provider call that returns several tables' rows, one list per table.
+pub type JointCall = fn(&dyn SysInfo) -> Result<Vec<Vec<Row>>, CollectError>;
+
 /// How a collector's rows are obtained from the data provider.
 pub enum Gather {
     /// One table's rows, handed over one at a time.
-    Rows(fn(&dyn SysInfo, &mut dyn FnMut(Row)) -> Result<(), CollectError>),
+    Rows(RowsCall),
     /// Several tables' rows from one walk: one list per table of the collector, in its
     /// order; when it fails, none of them changes.
-    Joint(fn(&dyn SysInfo) -> Result<Vec<Vec<Row>>, CollectError>),
+    Joint(JointCall),
 }
 
 /// One collector: what the host's configuration switches on and off.
@@ -420,6 +425,14 @@ mod tests {
         for c in COLLECTORS {
             for t in c.tables {
                 assert!(std::ptr::eq(t.collector, c), "{} of {}", t.name, c.name);
+            }
+            if let Gather::Rows(_) = c.gather {
+                assert_eq!(
+                    c.tables.len(),
+                    1,
+                    "{} streams the rows of one table",
+                    c.name
+                );
             }
         }
     }
