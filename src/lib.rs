@@ -4,10 +4,14 @@
 //! [`sysinfo`] reads the host → [`dbsync`] finds what changed → [`inventory`] turns changes
 //! into the stateless and stateful events → [`sync_protocol`] delivers the stateful ones.
 //! [`ffi`] is the C ABI the Wazuh modules daemon loads; nothing else has `extern "C"`.
+//! [`catalog`] declares the 13 tables all of them work on; [`lifecycle`] is the waiting
+//! that a stop cuts short.
 
+pub mod catalog;
 pub mod dbsync;
 pub mod ffi;
 pub mod inventory;
+pub mod lifecycle;
 pub mod manager;
 pub mod storage;
 pub mod sync_protocol;

@@ -424,3 +424,244 @@ fn unreadable_rows_do_not_stop_the_table() {
         .collect();
     assert_eq!(procs.len(), 2);
 }
+
+/// A sync transport whose manager never answers: documents stay in the queues.
+struct Unreachable;
+
+impl syscollector::sync_protocol::Transport for Unreachable {
+    fn check(&self) -> bool {
+        false
+    }
+    fn send(&self, _message: &[u8]) -> bool {
+        false
+    }
+}
+
+/// Queues every stateful document, as the host's persist callback does.
+struct QueueSink(Arc<syscollector::inventory::InventorySync>);
+
+impl Sink for QueueSink {
+    fn stateless(&self, _event: &str) {}
+    fn stateful(&self, doc: &Stateful, json: &str) {
+        self.0
+            .persist(&doc.id, doc.operation, doc.index, json, doc.version);
+    }
+}
+
+/// A provider whose package collector yields two packages and then fails.
+struct FailingPackages;
+
+impl syscollector::sysinfo::SysInfo for FailingPackages {
+    fn os(&self) -> Result<Row, syscollector::sysinfo::CollectError> {
+        Err(syscollector::sysinfo::CollectError::Unsupported("os"))
+    }
+    fn hardware(&self) -> Result<Row, syscollector::sysinfo::CollectError> {
+        Err(syscollector::sysinfo::CollectError::Unsupported("hardware"))
+    }
+    fn processes(
+        &self,
+        _each: &mut dyn FnMut(Row),
+    ) -> Result<(), syscollector::sysinfo::CollectError> {
+        Err(syscollector::sysinfo::CollectError::Unsupported(
+            "processes",
+        ))
+    }
+    fn packages(
+        &self,
+        each: &mut dyn FnMut(Row),
+    ) -> Result<(), syscollector::sysinfo::CollectError> {
+        for name in ["first", "second"] {
+            let row = json!({"name": name, "version_": "1.0", "architecture": "amd64",
+                             "type": "deb", "path": " "});
+            each(row.as_object().cloned().unwrap());
+        }
+        Err(syscollector::sysinfo::CollectError::Other(
+            "the package database went away".into(),
+        ))
+    }
+}
+
+#[test]
+fn a_failed_table_scan_stores_nothing_and_queues_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sync = Arc::new(
+        syscollector::inventory::InventorySync::open(
+            syscollector::inventory::SyncConfig {
+                module: "syscollector".into(),
+                db_path: dir.path().join("sync.db"),
+                db_path_vd: dir.path().join("vd_sync.db"),
+                end_delay: Duration::ZERO,
+                timeout: Duration::from_millis(10),
+                retries: 0,
+                max_eps: 0,
+                integrity_interval: 3600,
+            },
+            &|_| Arc::new(Unreachable),
+            Arc::new(|| None),
+            null_logger(),
+        )
+        .unwrap(),
+    );
+    let inv = Inventory::new(
+        Config {
+            collectors: Collectors {
+                packages: true,
+                ..Collectors::default()
+            },
+            db_path: Some(dir.path().join("local.db")),
+            ..Config::default()
+        },
+        Box::new(FailingPackages),
+        Arc::new(QueueSink(sync.clone())),
+        null_logger(),
+    )
+    .unwrap();
+    inv.attach_sync(sync.clone());
+    let report = inv.scan();
+    assert!(report.tables.is_empty(), "{report:?}");
+    let stored = inv
+        .with_db(|db| db.count(&syscollector::dbsync::schema::PACKAGES))
+        .unwrap();
+    let queued = sync.vd.queue().len().unwrap() + sync.regular.queue().len().unwrap();
+    assert_eq!((stored, queued), (0, 0));
+
+    // The same two rows from a collector that then succeeds are stored and queued.
+    struct TwoPackages;
+    impl syscollector::sysinfo::SysInfo for TwoPackages {
+        fn os(&self) -> Result<Row, syscollector::sysinfo::CollectError> {
+            FailingPackages.os()
+        }
+        fn hardware(&self) -> Result<Row, syscollector::sysinfo::CollectError> {
+            FailingPackages.hardware()
+        }
+        fn processes(
+            &self,
+            each: &mut dyn FnMut(Row),
+        ) -> Result<(), syscollector::sysinfo::CollectError> {
+            FailingPackages.processes(each)
+        }
+        fn packages(
+            &self,
+            each: &mut dyn FnMut(Row),
+        ) -> Result<(), syscollector::sysinfo::CollectError> {
+            let _ = FailingPackages.packages(each);
+            Ok(())
+        }
+    }
+    drop(inv);
+    let inv = Inventory::new(
+        Config {
+            collectors: Collectors {
+                packages: true,
+                ..Collectors::default()
+            },
+            db_path: Some(dir.path().join("local.db")),
+            ..Config::default()
+        },
+        Box::new(TwoPackages),
+        Arc::new(QueueSink(sync.clone())),
+        null_logger(),
+    )
+    .unwrap();
+    inv.attach_sync(sync.clone());
+    inv.scan();
+    let stored = inv
+        .with_db(|db| db.count(&syscollector::dbsync::schema::PACKAGES))
+        .unwrap();
+    assert_eq!((stored, sync.vd.queue().len().unwrap()), (2, 2));
+}
+
+/// Every row a collector produces uses only its catalog table's columns, and every column
+/// is filled by some row (the Linux provider on every fixture tree and on this host), but
+/// the ones the Linux collectors leave to the diff engine's NULL on every system.
+#[test]
+fn collectors_rows_use_exactly_their_tables_columns() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use syscollector::catalog::{Gather, COLLECTORS, TABLES};
+    // The trees are read from a copy: opening a fixture's SQLite rpmdb leaves -wal/-shm
+    // files next to it.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let copy = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&fixtures)
+        .arg(copy.path())
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+    let mut roots: Vec<PathBuf> = fs::read_dir(copy.path().join("fixtures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    roots.sort();
+    assert!(roots.len() > 20, "{roots:?}");
+    roots.push(PathBuf::from("/"));
+    let mut used: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for root in &roots {
+        let provider = LinuxSysInfo::with_root(root, null_logger());
+        for collector in COLLECTORS {
+            let mut rows: Vec<Vec<Row>> = vec![Vec::new(); collector.tables.len()];
+            let result = match collector.gather {
+                Gather::Rows(gather) => gather(&provider, &mut |row| rows[0].push(row)),
+                Gather::Joint(gather) => gather(&provider).map(|parts| rows = parts),
+            };
+            if result.is_err() {
+                continue;
+            }
+            assert_eq!(rows.len(), collector.tables.len(), "{}", collector.name);
+            for (table, rows) in collector.tables.iter().zip(&rows) {
+                let columns: BTreeSet<&str> = table.columns.iter().map(|c| c.name).collect();
+                for row in rows {
+                    let stray: Vec<&String> = row
+                        .keys()
+                        .filter(|k| !columns.contains(k.as_str()))
+                        .collect();
+                    assert!(
+                        stray.is_empty(),
+                        "{} row from {} has columns {stray:?} the catalog does not declare",
+                        table.name,
+                        root.display()
+                    );
+                    used.entry(table.name)
+                        .or_default()
+                        .extend(row.keys().cloned());
+                }
+            }
+        }
+    }
+    let mut never: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in TABLES {
+        let u = used.get(t.name).cloned().unwrap_or_default();
+        let missing: Vec<&str> = t
+            .columns
+            .iter()
+            .map(|c| c.name)
+            .filter(|c| !u.contains(*c))
+            .collect();
+        if !missing.is_empty() {
+            never.insert(t.name, missing);
+        }
+    }
+    // Filled only where the systems have them: hotfixes are Windows updates, the full OS
+    // string and distribution release are macOS/Windows facts, and no fixture's unit sets
+    // WorkingDirectory= or RootDirectory=.
+    let may_stay_empty: BTreeMap<&str, Vec<&str>> = [
+        ("dbsync_hotfixes", vec!["hotfix_name"]),
+        ("dbsync_osinfo", vec!["os_distribution_release", "os_full"]),
+        (
+            "dbsync_services",
+            vec!["process_working_dir", "process_root_dir"],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    for (table, columns) in &never {
+        for c in columns {
+            assert!(
+                may_stay_empty.get(table).is_some_and(|m| m.contains(c)),
+                "no collector row fills {table}.{c}"
+            );
+        }
+    }
+}

@@ -137,48 +137,14 @@ fn parse_args() -> Result<Options, String> {
 /// The tables a `--only` word names: a table name, with or without `dbsync_`, or a
 /// collector name (`os`, `hardware`, `network`, ...).
 fn tables_named(name: &str) -> Option<Vec<&'static schema::TableDef>> {
-    let alias: &[&'static schema::TableDef] = match name {
-        "os" | "system" => &[&schema::OS],
-        "hardware" | "hw" => &[&schema::HARDWARE],
-        "network" => &[
-            &schema::NETWORK_IFACE,
-            &schema::NETWORK_PROTOCOL,
-            &schema::NETWORK_ADDRESS,
-        ],
-        _ => &[],
-    };
-    if !alias.is_empty() {
-        return Some(alias.to_vec());
-    }
-    let full = if name.starts_with("dbsync_") {
-        name.to_string()
-    } else {
-        format!("dbsync_{name}")
-    };
-    schema::table(&full).map(|t| vec![t])
+    syscollector::catalog::by_cli_name(name)
 }
 
 fn collectors(only: &Option<Vec<&'static schema::TableDef>>) -> Collectors {
-    let Some(tables) = only else {
-        return Collectors::all();
-    };
-    let mut c = Collectors::default();
-    for t in tables {
-        match t.name {
-            n if n == schema::HARDWARE.name => c.hardware = true,
-            n if n == schema::OS.name => c.os = true,
-            n if n == schema::PACKAGES.name => c.packages = true,
-            n if n == schema::HOTFIXES.name => c.hotfixes = true,
-            n if n == schema::PORTS.name => c.ports = true,
-            n if n == schema::PROCESSES.name => c.processes = true,
-            n if n == schema::GROUPS.name => c.groups = true,
-            n if n == schema::USERS.name => c.users = true,
-            n if n == schema::SERVICES.name => c.services = true,
-            n if n == schema::BROWSER_EXTENSIONS.name => c.browser_extensions = true,
-            _ => c.network = true,
-        }
+    match only {
+        Some(tables) => Collectors::for_tables(tables),
+        None => Collectors::all(),
     }
-    c
 }
 
 /// Prints events as JSON lines (with `--jsonl`) or only counts them.

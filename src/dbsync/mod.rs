@@ -43,8 +43,6 @@ pub enum DbError {
     },
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    #[error("changes not stored: {0}")]
-    BeforeCommit(String),
 }
 
 /// One difference found by a [`TableSync`].
@@ -374,7 +372,7 @@ pub struct TableSync<'c> {
     update_sql: String,
 }
 
-impl TableSync<'_> {
+impl<'c> TableSync<'c> {
     /// Compares one current row with the stored one and reports the difference, if any.
     pub fn push(&mut self, mut row: Row, on_change: &mut dyn FnMut(Change)) -> Result<(), DbError> {
         row.remove(VERSION);
@@ -548,17 +546,17 @@ impl TableSync<'_> {
 
     /// Deletes and reports every stored row the scan did not push, then commits.
     pub fn finish(self, on_change: &mut dyn FnMut(Change)) -> Result<SyncStats, DbError> {
-        self.finish_with(on_change, &mut || Ok(()))
+        self.finish_pending(on_change)?.commit()
     }
 
-    /// As [`finish`](Self::finish), running `before_commit` after the last change was
-    /// reported and before the transaction commits; an error there rolls everything back,
-    /// so that the next scan reports the same changes again.
-    pub fn finish_with(
+    /// Deletes and reports every stored row the scan did not push, without committing:
+    /// the caller does what must precede the commit (e.g. storing the reported changes
+    /// elsewhere) and then calls [`Finished::commit`]; dropping the [`Finished`] instead
+    /// rolls everything back, so that the next scan reports the same changes again.
+    pub fn finish_pending(
         mut self,
         on_change: &mut dyn FnMut(Change),
-        before_commit: &mut dyn FnMut() -> Result<(), String>,
-    ) -> Result<SyncStats, DbError> {
+    ) -> Result<Finished<'c>, DbError> {
         let table = self.table;
         if self.known.values().any(|k| !k.seen) {
             let cols: Vec<_> = table.stored_columns().collect();
@@ -613,7 +611,23 @@ impl TableSync<'_> {
                 on_change(Change::Deleted(row));
             }
         }
-        before_commit().map_err(DbError::BeforeCommit)?;
+        Ok(Finished {
+            tx: self.tx,
+            stats: self.stats,
+        })
+    }
+}
+
+/// A table's synchronisation whose changes were all reported but not yet committed; see
+/// [`TableSync::finish_pending`]. Dropping it rolls every change back.
+pub struct Finished<'c> {
+    tx: rusqlite::Transaction<'c>,
+    stats: SyncStats,
+}
+
+impl Finished<'_> {
+    /// Commits the table's changes.
+    pub fn commit(self) -> Result<SyncStats, DbError> {
         self.tx.commit()?;
         Ok(self.stats)
     }

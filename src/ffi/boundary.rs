@@ -2,8 +2,10 @@
 //!
 //! A panic must never unwind into the host (that aborts wazuh-modulesd) and a bad pointer
 //! from the host must never be dereferenced blindly. [`guard`] runs an export's body,
-//! turns a panic into a logged error and the export's safe default; the helpers read C
-//! strings without assuming they are UTF-8.
+//! turns a panic into a logged error and the export's safe default; [`export`] does the
+//! same for a body that fails with an [`ExportError`], which is logged here, once, and
+//! becomes the export's C return value. The helpers read C strings without assuming they
+//! are UTF-8.
 
 use std::ffi::{CStr, OsStr};
 use std::os::raw::c_char;
@@ -30,6 +32,56 @@ pub fn guard<T>(export: &'static str, default: T, body: impl FnOnce() -> T) -> T
             });
             default
         }
+    }
+}
+
+/// Why an export did nothing: the host's arguments or the module's state.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("NULL argument")]
+    NullArgument,
+    #[error("NULL or empty buffer rejected")]
+    EmptyBuffer,
+    #[error("invalid mode {0}")]
+    InvalidMode(i32),
+    #[error("invalid operation {0}")]
+    InvalidOperation(i32),
+    #[error("no indices given")]
+    NoIndices,
+    #[error("every index is NULL")]
+    EveryIndexNull,
+    #[error("inventory synchronization is not initialized")]
+    SyncNotInitialized,
+    /// `syscollector_init_sync` could not set synchronisation up.
+    #[error("{0}; synchronization stays disabled")]
+    SyncDisabled(&'static str),
+}
+
+impl ExportError {
+    /// The level the error is logged at: a host that calls sync exports before setting
+    /// synchronisation up is warned; bad arguments are errors.
+    pub fn level(&self) -> LogLevel {
+        match self {
+            ExportError::SyncNotInitialized => LogLevel::Warning,
+            _ => LogLevel::Error,
+        }
+    }
+}
+
+/// As [`guard`], for a body that may fail: the error is logged as `"<export>: <error>"`
+/// and the export returns `default`.
+pub fn export<T>(
+    name: &'static str,
+    default: T,
+    body: impl FnOnce() -> Result<T, ExportError>,
+) -> T {
+    match guard(name, None, || Some(body())) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            host_log(e.level(), &format!("{name}: {e}"));
+            default
+        }
+        None => default,
     }
 }
 

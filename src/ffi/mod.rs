@@ -23,7 +23,7 @@ use crate::inventory::{
 use crate::sync_protocol::Transport;
 use crate::sysinfo::LinuxSysInfo;
 use crate::LogLevel;
-use boundary::{c_path, c_text, guard, to_cstring};
+use boundary::{c_path, c_text, export, guard, to_cstring, ExportError};
 pub use types::*;
 
 /// Tag the host prints with every line of this module.
@@ -223,11 +223,9 @@ pub extern "C" fn syscollector_stop() {
     })
 }
 
-fn sync_not_initialized(export: &str) {
-    host_log(
-        LogLevel::Warning,
-        &format!("{export}: inventory synchronization is not initialized"),
-    );
+/// The module, for the exports that need `syscollector_init` to have succeeded.
+fn initialized() -> Result<Arc<Inventory>, ExportError> {
+    module().ok_or(ExportError::SyncNotInitialized)
 }
 
 /// Sets up the Agent Sync Protocol (persistent queues and MQ transport).
@@ -248,41 +246,23 @@ pub unsafe extern "C" fn syscollector_init_sync(
     max_eps: usize,
     integrity_interval: u32,
 ) {
-    guard("syscollector_init_sync", (), || {
+    export("syscollector_init_sync", (), || {
         let (Some(module_name), Some(db), Some(db_vd)) = (
             c_text(module_name),
             c_path(sync_db_path),
             c_path(sync_db_path_vd),
         ) else {
-            host_log(
-                LogLevel::Error,
-                "syscollector_init_sync: NULL or empty argument; synchronization stays disabled",
-            );
-            return;
+            return Err(ExportError::SyncDisabled("NULL or empty argument"));
         };
         if mq.is_null() {
-            host_log(
-                LogLevel::Error,
-                "syscollector_init_sync: MQ functions are NULL; synchronization stays disabled",
-            );
-            return;
+            return Err(ExportError::SyncDisabled("MQ functions are NULL"));
         }
         // SAFETY: checked non-NULL; the host passes a valid MQ_Functions and we copy it.
         let funcs = *mq;
         if funcs.start.is_none() || funcs.send_binary.is_none() {
-            host_log(
-                LogLevel::Error,
-                "syscollector_init_sync: an MQ function is NULL; synchronization stays disabled",
-            );
-            return;
+            return Err(ExportError::SyncDisabled("an MQ function is NULL"));
         }
-        let Some(m) = module() else {
-            host_log(
-                LogLevel::Error,
-                "syscollector_init_sync: call syscollector_init first; synchronization stays disabled",
-            );
-            return;
-        };
+        let m = module().ok_or(ExportError::SyncDisabled("call syscollector_init first"))?;
         let logger: crate::Logger = Arc::new(host_log);
         let config = SyncConfig {
             module: module_name,
@@ -318,30 +298,24 @@ pub unsafe extern "C" fn syscollector_init_sync(
                 &format!("Failed to initialize Syscollector sync protocol: {e}"),
             ),
         }
+        Ok(())
     })
 }
 
 /// Runs one synchronisation session in `mode`; true on success.
 #[no_mangle]
 pub extern "C" fn syscollector_sync_module(mode: Mode_t) -> bool {
-    guard("syscollector_sync_module", false, || {
+    export("syscollector_sync_module", false, || {
         if !(0..=6).contains(&mode) {
-            host_log(
-                LogLevel::Error,
-                &format!("syscollector_sync_module: invalid mode {mode}"),
-            );
-            return false;
+            return Err(ExportError::InvalidMode(mode));
         }
-        let Some(m) = module() else {
-            sync_not_initialized("syscollector_sync_module");
-            return false;
-        };
+        let m = initialized()?;
         let mode = if mode == ModeKind::MODE_FULL as Mode_t {
             crate::sync_protocol::Mode::ModuleFull
         } else {
             crate::sync_protocol::Mode::ModuleDelta
         };
-        m.sync_module(mode)
+        Ok(m.sync_module(mode))
     })
 }
 
@@ -357,50 +331,33 @@ pub unsafe extern "C" fn syscollector_persist_diff(
     data: *const c_char,
     version: u64,
 ) {
-    guard("syscollector_persist_diff", (), || {
+    export("syscollector_persist_diff", (), || {
         let (Some(id), Some(index), Some(data)) = (c_text(id), c_text(index), c_text(data)) else {
-            host_log(LogLevel::Error, "syscollector_persist_diff: NULL argument");
-            return;
+            return Err(ExportError::NullArgument);
         };
-        let Some(op) = Operation::from_raw(operation) else {
-            host_log(
-                LogLevel::Error,
-                &format!("syscollector_persist_diff: invalid operation {operation}"),
-            );
-            return;
-        };
-        match module() {
-            Some(m) => m.persist_diff(&id, op, &index, &data, version),
-            None => sync_not_initialized("syscollector_persist_diff"),
-        }
+        let op = Operation::from_raw(operation).ok_or(ExportError::InvalidOperation(operation))?;
+        initialized()?.persist_diff(&id, op, &index, &data, version);
+        Ok(())
     })
 }
 
 /// # Safety
 /// `data` is NULL or points to `length` readable bytes.
-unsafe fn parse_response(export: &str, data: *const u8, length: usize, vd: bool) -> bool {
+unsafe fn parse_response(data: *const u8, length: usize, vd: bool) -> Result<bool, ExportError> {
     if data.is_null() || length == 0 {
-        host_log(
-            LogLevel::Error,
-            &format!("{export}: NULL or empty buffer rejected"),
-        );
-        return false;
+        return Err(ExportError::EmptyBuffer);
     }
-    let Some(m) = module() else {
-        sync_not_initialized(export);
-        return false;
-    };
+    let m = initialized()?;
     if m.sync().is_none() {
-        sync_not_initialized(export);
-        return false;
+        return Err(ExportError::SyncNotInitialized);
     }
     // SAFETY: the caller guarantees `length` readable bytes at `data`.
     let buf = std::slice::from_raw_parts(data, length);
-    if vd {
+    Ok(if vd {
         m.parse_response_vd(buf)
     } else {
         m.parse_response(buf)
-    }
+    })
 }
 
 /// Hands one manager reply (raw FlatBuffer) to the regular sync instance.
@@ -409,8 +366,8 @@ unsafe fn parse_response(export: &str, data: *const u8, length: usize, vd: bool)
 /// `data` is NULL or points to `length` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn syscollector_parse_response(data: *const u8, length: usize) -> bool {
-    guard("syscollector_parse_response", false, || {
-        parse_response("syscollector_parse_response", data, length, false)
+    export("syscollector_parse_response", false, || {
+        parse_response(data, length, false)
     })
 }
 
@@ -420,8 +377,8 @@ pub unsafe extern "C" fn syscollector_parse_response(data: *const u8, length: us
 /// `data` is NULL or points to `length` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn syscollector_parse_response_vd(data: *const u8, length: usize) -> bool {
-    guard("syscollector_parse_response_vd", false, || {
-        parse_response("syscollector_parse_response_vd", data, length, true)
+    export("syscollector_parse_response_vd", false, || {
+        parse_response(data, length, true)
     })
 }
 
@@ -434,13 +391,9 @@ pub unsafe extern "C" fn syscollector_notify_data_clean(
     indices: *mut *const c_char,
     indices_count: usize,
 ) -> bool {
-    guard("syscollector_notify_data_clean", false, || {
+    export("syscollector_notify_data_clean", false, || {
         if indices.is_null() || indices_count == 0 {
-            host_log(
-                LogLevel::Error,
-                "syscollector_notify_data_clean: no indices given",
-            );
-            return false;
+            return Err(ExportError::NoIndices);
         }
         let mut list = Vec::new();
         for i in 0..indices_count {
@@ -450,19 +403,9 @@ pub unsafe extern "C" fn syscollector_notify_data_clean(
             }
         }
         if list.is_empty() {
-            host_log(
-                LogLevel::Error,
-                "syscollector_notify_data_clean: every index is NULL",
-            );
-            return false;
+            return Err(ExportError::EveryIndexNull);
         }
-        match module() {
-            Some(m) => m.notify_data_clean(&list),
-            None => {
-                sync_not_initialized("syscollector_notify_data_clean");
-                false
-            }
-        }
+        Ok(initialized()?.notify_data_clean(&list))
     })
 }
 
@@ -511,10 +454,7 @@ pub unsafe extern "C" fn syscollector_query(
                 return None;
             };
             let Ok(q) = std::str::from_utf8(q) else {
-                return Some(query::error_response(
-                    query::MQ_ERR_INVALID_JSON,
-                    "Invalid JSON format",
-                ));
+                return Some(query::QueryError::InvalidJson.response());
             };
             let m = module();
             Some(match m.as_deref() {
@@ -560,8 +500,8 @@ pub extern "C" fn syscollector_unlock_scan_mutex() {
 /// Runs the integrity check of every table whose interval has elapsed.
 #[no_mangle]
 pub extern "C" fn syscollector_run_recovery_process() {
-    guard("syscollector_run_recovery_process", (), || match module() {
-        Some(m) => m.run_recovery(),
-        None => sync_not_initialized("syscollector_run_recovery_process"),
+    export("syscollector_run_recovery_process", (), || {
+        initialized()?.run_recovery();
+        Ok(())
     })
 }

@@ -56,6 +56,15 @@ pub struct Normalizer {
     rules: Vec<Rule>,
 }
 
+/// Why a normalizer configuration document gives no rules at all.
+#[derive(Debug, thiserror::Error)]
+pub enum NormalizerError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("not a JSON object")]
+    NotAnObject,
+}
+
 /// A pattern that must match the whole value, as `std::regex_match`.
 fn full(pattern: &str) -> Result<Regex, regex::Error> {
     Regex::new(&format!(r"\A(?:{pattern})\z"))
@@ -102,10 +111,10 @@ impl Normalizer {
         json: &[u8],
         kind: &str,
         warn: &mut dyn FnMut(&str),
-    ) -> Result<Normalizer, String> {
-        let doc: Value = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    ) -> Result<Normalizer, NormalizerError> {
+        let doc: Value = serde_json::from_slice(json)?;
         if !doc.is_object() {
-            return Err("not a JSON object".into());
+            return Err(NormalizerError::NotAnObject);
         }
         let items = |list: &str| -> Vec<&Value> {
             doc.get(list)

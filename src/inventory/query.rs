@@ -27,6 +27,35 @@ pub fn error_response(code: i64, message: &str) -> String {
     json!({"error": code, "message": message}).to_string()
 }
 
+/// A query that gets no answer beyond its error code and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("Invalid JSON format")]
+    InvalidJson,
+    #[error("Missing or invalid parameters")]
+    InvalidParams,
+    #[error("Invalid or missing version parameter")]
+    InvalidVersion,
+    #[error("Syscollector module is not initialized")]
+    NotInitialized,
+}
+
+impl QueryError {
+    /// The module-query error code of the answer.
+    pub fn code(&self) -> i64 {
+        match self {
+            QueryError::InvalidJson => MQ_ERR_INVALID_JSON,
+            QueryError::InvalidParams | QueryError::InvalidVersion => MQ_ERR_INVALID_PARAMS,
+            QueryError::NotInitialized => MQ_ERR_INTERNAL,
+        }
+    }
+
+    /// The answer: `{"error": code, "message": text}`.
+    pub fn response(&self) -> String {
+        error_response(self.code(), &self.to_string())
+    }
+}
+
 /// What `flush` does with pending stateful messages; the sync protocol plugs in here.
 pub trait Flusher {
     /// `None` when synchronisation is not initialised; otherwise whether the flush worked.
@@ -55,6 +84,13 @@ impl Flusher for Inventory {
 
 /// Answers one query.
 pub fn answer(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> String {
+    match run(inv, flusher, query) {
+        Ok(response) => response.to_string(),
+        Err(e) => e.response(),
+    }
+}
+
+fn run(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> Result<Value, QueryError> {
     let log = |level, msg: &str| {
         if let Some(inv) = inv {
             inv.log(level, msg);
@@ -65,19 +101,18 @@ pub fn answer(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> St
         Ok(v) => v,
         Err(e) => {
             log(LogLevel::Debug, &format!("Query is not valid JSON: {e}"));
-            return error_response(MQ_ERR_INVALID_JSON, "Invalid JSON format");
+            return Err(QueryError::InvalidJson);
         }
     };
-    let Some(command) = parsed.get("command").and_then(Value::as_str) else {
-        return error_response(MQ_ERR_INVALID_PARAMS, "Missing or invalid parameters");
-    };
+    let command = parsed
+        .get("command")
+        .and_then(Value::as_str)
+        .ok_or(QueryError::InvalidParams)?;
     let params = parsed.get("parameters").cloned().unwrap_or(Value::Null);
     log(LogLevel::Debug, &format!("Executing command: {command}"));
 
     let module_action = |action: &str| json!({"module": "syscollector", "action": action});
-    let Some(inv) = inv else {
-        return error_response(MQ_ERR_INTERNAL, "Syscollector module is not initialized");
-    };
+    let inv = inv.ok_or(QueryError::NotInitialized)?;
     let response = match command {
         "pause" => {
             if inv.pause() {
@@ -128,12 +163,10 @@ pub fn answer(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> St
             }
         },
         "set_version" => {
-            let Some(version) = params.get("version").and_then(Value::as_i64) else {
-                return error_response(
-                    MQ_ERR_INVALID_PARAMS,
-                    "Invalid or missing version parameter",
-                );
-            };
+            let version = params
+                .get("version")
+                .and_then(Value::as_i64)
+                .ok_or(QueryError::InvalidVersion)?;
             match inv.with_db(|db| db.set_version_all(version)) {
                 Ok(n) => {
                     inv.log(
@@ -156,5 +189,5 @@ pub fn answer(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> St
                         "message": format!("Unknown Syscollector command: {other}"),
                         "data": {"command": other}}),
     };
-    response.to_string()
+    Ok(response)
 }

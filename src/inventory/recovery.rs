@@ -1,18 +1,21 @@
-//! What the module does with the sync protocol beyond queuing differences: integrity
-//! checks and full resends, cleaning up after disabled collectors, and the context
-//! documents the vulnerability detector needs.
+//! Synchronisation: what the module does with its sync protocol instances and its stored
+//! inventory beyond scanning. Differences the host hands back (persist), manager replies,
+//! integrity checks and full resends, cleaning up after disabled collectors (DataClean,
+//! deleting the database), and the context documents the vulnerability detector needs.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::events::{self, Operation};
+use super::sync::queue_item;
 use super::Inventory;
-use crate::dbsync::schema::{self, TableDef, TABLES};
-use crate::sync_protocol::{Item, ItemOperation, SyncOption};
+use crate::catalog::{self, TableDef, TABLES};
+use crate::dbsync::DbSync;
+use crate::sync_protocol::{ItemOperation, SyncOption};
 use crate::LogLevel;
 
-/// Index telling the manager to drop vulnerability results when OS or packages go away.
-pub const VULNERABILITIES_INDEX: &str = "wazuh-states-vulnerabilities";
+pub use crate::catalog::VULNERABILITIES_INDEX;
 /// Pause between two DataClean attempts for disabled collectors.
 const DATA_CLEAN_RETRY_WAIT: Duration = Duration::from_secs(60);
 
@@ -79,7 +82,7 @@ impl Inventory {
                     continue;
                 }
                 out.push(t.index.to_string());
-                if t.vd && !vd_added {
+                if t.vd() && !vd_added {
                     out.push(VULNERABILITIES_INDEX.to_string());
                     vd_added = true;
                 }
@@ -125,12 +128,7 @@ impl Inventory {
                     DATA_CLEAN_RETRY_WAIT.as_secs()
                 ),
             );
-            let until = Instant::now() + DATA_CLEAN_RETRY_WAIT;
-            let mut stopping = self.stopping.lock();
-            while !*stopping && Instant::now() < until {
-                self.wake.wait_until(&mut stopping, until);
-            }
-            if *stopping {
+            if self.lifecycle.sleep(DATA_CLEAN_RETRY_WAIT) {
                 break false;
             }
         };
@@ -155,7 +153,7 @@ impl Inventory {
         }
         self.with_db(|db| {
             for index in &indices {
-                if let Some(t) = schema::table_for_index(index) {
+                if let Some(t) = catalog::table_for_index(index) {
                     if let Err(e) = db.clear_table(t) {
                         self.log(
                             LogLevel::Error,
@@ -168,8 +166,9 @@ impl Inventory {
     }
 
     /// After a scan: queue, as DataContext of the VD instance, the documents the
-    /// vulnerability detector needs to evaluate the pending differences (all packages when
-    /// the OS changed, the OS when packages changed), skipping those already queued.
+    /// vulnerability detector needs to evaluate the pending differences (every row of the
+    /// tables in the changed table's catalog `data_context`: all packages when the OS
+    /// changed, the OS when packages changed), skipping those already queued.
     pub(crate) fn vd_data_context(&self) {
         let Some(sync) = self.sync() else {
             return;
@@ -205,34 +204,29 @@ impl Inventory {
                 .entry(item.index.as_str())
                 .or_default()
                 .insert(item.id.as_str());
-            if item.index == schema::OS.index && item.operation != ItemOperation::Delete {
-                wanted.insert(schema::PACKAGES.name);
-            } else if item.index == schema::PACKAGES.index
-                && item.operation != ItemOperation::Delete
-            {
-                wanted.insert(schema::OS.name);
+            if item.operation == ItemOperation::Delete {
+                continue;
+            }
+            if let Some(t) = catalog::table_for_index(&item.index) {
+                wanted.extend(t.data_context().iter().map(|c| c.name));
             }
         }
         let mut total = 0usize;
         for name in wanted {
-            let Some(t) = schema::table(name) else {
+            let Some(t) = catalog::table(name) else {
                 continue;
             };
             let rows = self.with_db(|db| db.select_all(t)).unwrap_or_default();
             let skip = queued.get(t.index);
             let mut items = Vec::new();
             for row in &rows {
-                let st = events::stateful(t, row, Operation::Modify);
+                let mut st = events::stateful(t, row, Operation::Modify);
                 if skip.is_some_and(|s| s.contains(st.id.as_str())) {
                     continue;
                 }
-                let mut item = Item::new(
-                    st.id,
-                    ItemOperation::Modify,
-                    t.index,
-                    serde_json::Value::Object(st.document).to_string(),
-                    0,
-                );
+                let json = serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
+                let mut item = queue_item(&st, json);
+                item.version = 0;
                 item.is_data_context = true;
                 items.push(item);
             }
@@ -341,14 +335,9 @@ impl Inventory {
         };
         sync.regular.clear_in_memory();
         for row in &rows {
-            let st = events::stateful(t, row, Operation::Create);
-            sync.regular.persist_in_memory(Item::new(
-                st.id,
-                ItemOperation::Create,
-                t.index,
-                serde_json::Value::Object(st.document).to_string(),
-                st.version,
-            ));
+            let mut st = events::stateful(t, row, Operation::Create);
+            let json = serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
+            sync.regular.persist_in_memory(queue_item(&st, json));
         }
         self.log(
             LogLevel::Debug,
@@ -364,5 +353,60 @@ impl Inventory {
             },
         );
         true
+    }
+
+    /// Deletes the sync queues and the inventory database; both start again empty.
+    pub fn delete_database(&self) {
+        if let Some(sync) = self.sync() {
+            sync.delete_databases();
+        }
+        self.with_db(|db| self.delete_local_database(db));
+    }
+
+    fn delete_local_database(&self, db: &mut DbSync) {
+        let path: Option<PathBuf> = db.path().map(Path::to_path_buf);
+        match path {
+            Some(path) => {
+                // Close the current connection before removing its files.
+                *db = match DbSync::in_memory() {
+                    Ok(mem) => mem,
+                    Err(e) => {
+                        self.log(LogLevel::Error, &format!("Cannot reset database: {e}"));
+                        return;
+                    }
+                };
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.as_os_str().to_owned();
+                    p.push(suffix);
+                    let p = PathBuf::from(p);
+                    if p.exists() {
+                        if let Err(e) = std::fs::remove_file(&p) {
+                            self.log(
+                                LogLevel::Error,
+                                &format!("Cannot delete {}: {e}", p.display()),
+                            );
+                        }
+                    }
+                }
+                match DbSync::open(&path, &|l, m| (self.log)(l, m)) {
+                    Ok(fresh) => *db = fresh,
+                    Err(e) => self.log(
+                        LogLevel::Error,
+                        &format!("Cannot recreate {}: {e}", path.display()),
+                    ),
+                }
+                self.log(
+                    LogLevel::Info,
+                    &format!("Inventory database {} deleted", path.display()),
+                );
+            }
+            None => {
+                for t in TABLES {
+                    if let Err(e) = db.clear_table(t) {
+                        self.log(LogLevel::Error, &format!("Cannot clear {}: {e}", t.name));
+                    }
+                }
+            }
+        }
     }
 }

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dbsync::schema;
+use crate::catalog;
+use crate::sync_protocol::queue::QueueError;
 use crate::sync_protocol::{
     Item, ItemOperation, MetadataSource, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
     Transport,
@@ -52,9 +53,43 @@ impl From<crate::inventory::Operation> for ItemOperation {
     }
 }
 
+/// The differences one table scan queued, not yet committed to either queue.
+pub struct QueueBatch<'a> {
+    sync: &'a InventorySync,
+    open: bool,
+}
+
+impl QueueBatch<'_> {
+    /// Commits the grouped writes of both queues (the regular one first; when it fails,
+    /// the VD one is discarded).
+    pub fn flush(mut self) -> Result<(), QueueError> {
+        self.open = false;
+        if let Err(e) = self.sync.regular.queue().flush() {
+            self.sync.vd.queue().discard_batch();
+            return Err(e);
+        }
+        self.sync.vd.queue().flush()
+    }
+}
+
+impl Drop for QueueBatch<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.sync.regular.queue().discard_batch();
+            self.sync.vd.queue().discard_batch();
+        }
+    }
+}
+
+/// The queue item of a stateful document (its JSON given); DataContext items are
+/// flagged by the caller.
+pub fn queue_item(doc: &crate::inventory::Stateful, json: String) -> Item {
+    Item::new(doc.id.clone(), doc.operation.into(), doc.index, json, doc.version)
+}
+
 /// True for the indices the vulnerability-detector instance carries.
 pub fn is_vd_index(index: &str) -> bool {
-    schema::table_for_index(index).is_some_and(|t| t.vd)
+    catalog::table_for_index(index).is_some_and(|t| t.vd())
 }
 
 impl InventorySync {
@@ -64,7 +99,7 @@ impl InventorySync {
         transport: &dyn Fn(&str) -> Arc<dyn Transport>,
         metadata: MetadataSource,
         log: Logger,
-    ) -> Result<InventorySync, crate::sync_protocol::queue::QueueError> {
+    ) -> Result<InventorySync, QueueError> {
         let vd_module = format!("{}_vd", config.module);
         let settings = |module: &str| Settings {
             module: module.to_string(),
@@ -129,16 +164,15 @@ impl InventorySync {
             .persist(Item::new(id, operation.into(), index, data, version), false);
     }
 
-    /// Starts grouping queue writes (one transaction per table scan).
-    pub fn begin_batch(&self) {
+    /// Starts grouping both queues' writes (one transaction per table scan) until the
+    /// batch is flushed; a batch dropped without [`QueueBatch::flush`] is discarded.
+    pub fn begin_batch(&self) -> QueueBatch<'_> {
         self.regular.queue().begin_batch();
         self.vd.queue().begin_batch();
-    }
-
-    /// Commits grouped queue writes.
-    pub fn flush(&self) -> Result<(), String> {
-        self.regular.queue().flush().map_err(|e| e.to_string())?;
-        self.vd.queue().flush().map_err(|e| e.to_string())
+        QueueBatch {
+            sync: self,
+            open: true,
+        }
     }
 
     /// Whether the vulnerability detector already had its first synchronisation.

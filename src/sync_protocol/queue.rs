@@ -235,6 +235,14 @@ impl PersistentQueue {
         Self::flush_locked(&mut inner)
     }
 
+    /// Drops the collected submissions and ends the batch (the scan that produced them
+    /// did not commit).
+    pub fn discard_batch(&self) {
+        let mut inner = self.inner.lock();
+        inner.batching = false;
+        inner.batch.clear();
+    }
+
     fn flush_locked(inner: &mut Inner) -> Result<(), QueueError> {
         if inner.batch.is_empty() {
             return Ok(());

@@ -1,8 +1,10 @@
 //! The data provider: what the host looks like right now.
 //!
 //! [`SysInfo`] is the seam between the inventory module and the platform. Each method
-//! returns the current rows of one inventory table, with the column names of
-//! [`crate::dbsync::schema`]; the module computes checksums, diffs and events. The Linux
+//! returns the current rows of one collector's tables, with the column names the catalog
+//! declares; which method fills which table is said once, by the collector's
+//! [`Gather`](crate::catalog::Gather) in [`crate::catalog`]. The module computes
+//! checksums, diffs and events. The Linux
 //! implementation, [`LinuxSysInfo`], reads everything below a configurable root directory
 //! (default `/`), so every parser runs on fixture trees of other distributions in tests.
 //!

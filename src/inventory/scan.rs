@@ -1,0 +1,299 @@
+//! Scanning: the data provider's rows, through the catalog's row hooks, into the diff
+//! engine, and every change out to the [`Sink`].
+//!
+//! One table's scan is a plain sequence inside one database transaction: collect and push
+//! every row (each change is reported to the sink, whose stateful documents collect in the
+//! sync queues' batch), finish (rows the collector no longer reports are deleted and
+//! reported), flush the queue batch, commit. Any failure on the way (the collector fails,
+//! the module stops, a row cannot be stored, the batch cannot be flushed) drops the batch
+//! and rolls the transaction back, so nothing of that scan is queued or stored and the
+//! next scan finds the same changes again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::events;
+use super::lifecycle::Lifecycle;
+use super::normalizer::Normalizer;
+use super::sync::InventorySync;
+use super::Sink;
+use crate::catalog::{Collectors, Gather, ScanOptions, TableDef, COLLECTORS};
+use crate::dbsync::{Change, DbError, DbSync, SyncStats, TableSync};
+use crate::sync_protocol::queue::QueueError;
+use crate::sysinfo::{CollectError, SysInfo};
+use crate::{LogLevel, Logger, Row};
+
+/// What one table's scan did.
+#[derive(Debug, Clone)]
+pub struct TableReport {
+    pub table: &'static str,
+    pub stats: SyncStats,
+    pub elapsed: Duration,
+}
+
+/// What one scan did, table by table (tables whose collector is disabled or unavailable
+/// are absent).
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    pub tables: Vec<TableReport>,
+}
+
+/// Why a table's scan stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Collect(#[from] CollectError),
+    #[error("the module is stopping")]
+    Stopped,
+    #[error("changes not stored: {0}")]
+    Queue(#[from] QueueError),
+}
+
+/// A collector that hands its rows one at a time to a callback.
+type RowSource<'a> = dyn FnMut(&mut dyn FnMut(Row)) -> Result<(), CollectError> + 'a;
+
+/// The database, the normalizer and the sink of the scans.
+pub struct Scanner {
+    db: Mutex<DbSync>,
+    normalizer: Option<Normalizer>,
+    sink: Arc<dyn Sink>,
+    /// Whether stateless events are sent (from the second scan on, or from the first with
+    /// `notify_on_first_scan`).
+    notify: AtomicBool,
+    log: Logger,
+}
+
+impl Scanner {
+    pub fn new(
+        db: DbSync,
+        normalizer: Option<Normalizer>,
+        sink: Arc<dyn Sink>,
+        notify_on_first_scan: bool,
+        log: Logger,
+    ) -> Scanner {
+        Scanner {
+            db: Mutex::new(db),
+            normalizer,
+            sink,
+            notify: AtomicBool::new(notify_on_first_scan),
+            log,
+        }
+    }
+
+    fn log(&self, level: LogLevel, msg: &str) {
+        (self.log)(level, msg)
+    }
+
+    /// Runs `f` with the database.
+    pub fn with_db<T>(&self, f: impl FnOnce(&mut DbSync) -> T) -> T {
+        f(&mut self.db.lock())
+    }
+
+    /// Scans every table of every enabled collector, in catalog order.
+    pub fn scan(
+        &self,
+        provider: &dyn SysInfo,
+        collectors: Collectors,
+        lifecycle: &Lifecycle,
+        sync: Option<&InventorySync>,
+    ) -> ScanReport {
+        let mut report = ScanReport::default();
+        let options = collectors.scan_options();
+        for collector in COLLECTORS {
+            if !collectors.is_on(collector) {
+                continue;
+            }
+            match collector.gather {
+                Gather::Rows(gather) => {
+                    for table in collector.tables {
+                        self.scan_table(
+                            &mut report,
+                            table,
+                            options,
+                            lifecycle,
+                            sync,
+                            &mut |each| gather(provider, each),
+                        );
+                    }
+                }
+                Gather::Joint(gather) => {
+                    if lifecycle.is_stopping() {
+                        continue;
+                    }
+                    match gather(provider) {
+                        Ok(parts) => {
+                            for (table, rows) in collector.tables.iter().zip(parts) {
+                                let mut rows = Some(rows);
+                                self.scan_table(
+                                    &mut report,
+                                    table,
+                                    options,
+                                    lifecycle,
+                                    sync,
+                                    &mut |each| {
+                                        rows.take().into_iter().flatten().for_each(&mut *each);
+                                        Ok(())
+                                    },
+                                );
+                            }
+                        }
+                        Err(e) => self.collect_failed(collector.name, &e),
+                    }
+                }
+            }
+        }
+        self.notify.store(true, Ordering::SeqCst);
+        report
+    }
+
+    fn collect_failed(&self, what: &str, e: &CollectError) {
+        match e {
+            CollectError::Unsupported(_) => self.log(LogLevel::Debug, &e.to_string()),
+            _ => self.log(
+                LogLevel::Error,
+                &format!("Error collecting {what}: {e}; the table keeps its last state"),
+            ),
+        }
+    }
+
+    fn scan_table(
+        &self,
+        report: &mut ScanReport,
+        table: &'static TableDef,
+        options: ScanOptions,
+        lifecycle: &Lifecycle,
+        sync: Option<&InventorySync>,
+        collect: &mut RowSource<'_>,
+    ) {
+        if lifecycle.is_stopping() {
+            return;
+        }
+        let start = Instant::now();
+        self.log(
+            LogLevel::DebugVerbose,
+            &format!("Starting {} scan", table.name),
+        );
+        let mut db = self.db.lock();
+        let result = self.store_table(&mut db, table, options, lifecycle, sync, collect);
+        drop(db);
+        match result {
+            Ok(stats) => {
+                self.log(
+                    LogLevel::DebugVerbose,
+                    &format!(
+                        "Ending {} scan: {} rows, {} inserted, {} modified, {} deleted",
+                        table.name, stats.rows, stats.inserted, stats.modified, stats.deleted
+                    ),
+                );
+                report.tables.push(TableReport {
+                    table: table.name,
+                    stats,
+                    elapsed: start.elapsed(),
+                })
+            }
+            Err(e @ (ScanError::Stopped | ScanError::Collect(_))) => {
+                if let ScanError::Collect(e) = &e {
+                    self.collect_failed(table.name, e);
+                }
+                self.log(
+                    LogLevel::Debug,
+                    &format!("Scan of {} interrupted; nothing stored", table.name),
+                )
+            }
+            Err(e) => self.log(
+                LogLevel::Error,
+                &format!("Error updating {}: {e}", table.name),
+            ),
+        }
+    }
+
+    /// The commit sequence of one table: collect into the transaction, finish, flush the
+    /// queue batch, commit. An early return drops the batch (discarded) and the
+    /// transaction (rolled back).
+    fn store_table(
+        &self,
+        db: &mut DbSync,
+        table: &'static TableDef,
+        options: ScanOptions,
+        lifecycle: &Lifecycle,
+        sync: Option<&InventorySync>,
+        collect: &mut RowSource<'_>,
+    ) -> Result<SyncStats, ScanError> {
+        let batch = sync.map(InventorySync::begin_batch);
+        let mut txn = db.begin(table)?;
+        let mut emit = |c: Change| self.emit(table, &c);
+        let mut select = table.hooks.select.map(|make| make(options));
+        let mut failure: Option<DbError> = None;
+        let collected = collect(&mut |row| {
+            if failure.is_some() || lifecycle.is_stopping() {
+                return;
+            }
+            let row = match select.as_mut() {
+                Some(select) => match select(row) {
+                    Some(row) => row,
+                    None => return,
+                },
+                None => row,
+            };
+            if let Err(e) = self.push_row(&mut txn, table, row, &mut emit) {
+                failure = Some(e);
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        if lifecycle.is_stopping() {
+            return Err(ScanError::Stopped);
+        }
+        collected?;
+        let finished = txn.finish_pending(&mut emit)?;
+        if let Some(batch) = batch {
+            batch.flush()?;
+        }
+        Ok(finished.commit()?)
+    }
+
+    fn push_row(
+        &self,
+        txn: &mut TableSync<'_>,
+        table: &'static TableDef,
+        row: Row,
+        emit: &mut dyn FnMut(Change),
+    ) -> Result<(), DbError> {
+        let mut row = events::prepare_row(row);
+        if table.hooks.normalize {
+            if let Some(n) = &self.normalizer {
+                n.normalize(&mut row);
+                if n.is_excluded(&row) {
+                    return Ok(());
+                }
+            }
+        }
+        match txn.push(row, emit) {
+            Err(e @ DbError::MissingKey { .. }) => {
+                self.log(
+                    LogLevel::Debug,
+                    &format!("Skipping a row of {}: {e}", table.name),
+                );
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn emit(&self, table: &'static TableDef, change: &Change) {
+        let (stateful, stateless) = events::events(table, change);
+        // Serializing a JSON map cannot fail; an empty string would only reach the log.
+        let json = serde_json::to_string(&stateful.document).unwrap_or_default();
+        self.sink.stateful(&stateful, &json);
+        if self.notify.load(Ordering::SeqCst) {
+            let event = serde_json::Value::Object(stateless).to_string();
+            self.sink.stateless(&event);
+        }
+    }
+}
