@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use syscollector::inventory::standalone::{self, Options};
+use syscollector::manager::agent::{self as standalone, Options};
 use syscollector::inventory::Collectors;
 use syscollector::null_logger;
 use syscollector::sync_protocol::server::{self, NetFaults, ServerConfig};

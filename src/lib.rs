@@ -4,10 +4,12 @@
 //! [`sysinfo`] reads the host → [`dbsync`] finds what changed → [`inventory`] turns changes
 //! into the stateless and stateful events → [`sync_protocol`] delivers the stateful ones.
 //! [`ffi`] is the C ABI the Wazuh modules daemon loads; nothing else has `extern "C"`.
+//! [`manager`] runs the module on its own against a reference manager (command line, benchmarks).
 
 pub mod dbsync;
 pub mod ffi;
 pub mod inventory;
+pub mod manager;
 pub mod sync_protocol;
 pub mod sysinfo;
 

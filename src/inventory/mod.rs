@@ -12,7 +12,6 @@ pub mod events;
 pub mod normalizer;
 pub mod query;
 pub mod recovery;
-pub mod standalone;
 pub mod sync;
 
 use std::path::{Path, PathBuf};
@@ -141,6 +140,8 @@ pub trait Sink: Send + Sync {
     /// A stateful document with its id, operation, index and version; `json` is the
     /// serialized document.
     fn stateful(&self, doc: &Stateful, json: &str);
+    /// One scan ended (the command line's `run` reports it); nothing by default.
+    fn scan_finished(&self, _report: &ScanReport) {}
 }
 
 /// What one table's scan did.
@@ -156,6 +157,11 @@ pub struct TableReport {
 #[derive(Debug, Clone, Default)]
 pub struct ScanReport {
     pub tables: Vec<TableReport>,
+    /// Collectors (`network`) or tables whose collection or storage failed, with the error
+    /// (a collector the system does not support is not a failure).
+    pub failures: Vec<(String, String)>,
+    /// The whole scan, from start to the last table.
+    pub elapsed: Duration,
 }
 
 /// The sockets the ports table keeps: every UDP socket, TCP sockets in the listening state
@@ -480,6 +486,7 @@ impl Inventory {
             return report;
         }
         let _busy = BusyGuard::new(self);
+        let start = Instant::now();
         self.log(LogLevel::Info, "Starting evaluation.");
         let c = self.cfg.collectors;
         let p = &*self.provider;
@@ -498,7 +505,7 @@ impl Inventory {
                     self.scan_one(&mut report, &schema::NETWORK_PROTOCOL, || Ok(n.protocols));
                     self.scan_one(&mut report, &schema::NETWORK_ADDRESS, || Ok(n.addresses));
                 }
-                Err(e) => self.collect_failed("network", &e),
+                Err(e) => self.collect_failed(&mut report, "network", &e),
             }
         }
         if c.packages {
@@ -541,16 +548,21 @@ impl Inventory {
         }
         self.notify.store(true, Ordering::SeqCst);
         self.log(LogLevel::Info, "Evaluation finished.");
+        report.elapsed = start.elapsed();
+        self.sink.scan_finished(&report);
         report
     }
 
-    fn collect_failed(&self, what: &str, e: &CollectError) {
+    fn collect_failed(&self, report: &mut ScanReport, what: &str, e: &CollectError) {
         match e {
             CollectError::Unsupported(_) => self.log(LogLevel::Debug, &e.to_string()),
-            _ => self.log(
-                LogLevel::Error,
-                &format!("Error collecting {what}: {e}; the table keeps its last state"),
-            ),
+            _ => {
+                report.failures.push((what.to_string(), e.to_string()));
+                self.log(
+                    LogLevel::Error,
+                    &format!("Error collecting {what}: {e}; the table keeps its last state"),
+                )
+            }
         }
     }
 
@@ -612,7 +624,7 @@ impl Inventory {
                     .finish_with(&mut emit, &mut || self.flush_queues(&sync))
                     .map(Some),
                 Err(e) => {
-                    self.collect_failed(table.name, &e);
+                    self.collect_failed(report, table.name, &e);
                     Ok(None)
                 }
             }
@@ -690,10 +702,13 @@ impl Inventory {
                 LogLevel::Debug,
                 &format!("Scan of {} interrupted; nothing stored", table.name),
             ),
-            Err(e) => self.log(
-                LogLevel::Error,
-                &format!("Error updating {}: {e}", table.name),
-            ),
+            Err(e) => {
+                report.failures.push((table.name.to_string(), e.to_string()));
+                self.log(
+                    LogLevel::Error,
+                    &format!("Error updating {}: {e}", table.name),
+                )
+            }
         }
     }
 

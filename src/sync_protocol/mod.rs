@@ -11,7 +11,6 @@ pub mod manager;
 pub mod queue;
 pub mod server;
 pub mod session;
-pub mod socket;
 pub mod wire;
 
 pub use queue::{Item, PersistentQueue};
