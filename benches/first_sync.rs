@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use syscollector::manager::agent::{self as standalone, Options};
 use syscollector::inventory::Collectors;
+use syscollector::manager::agent::{self as standalone, Options};
 use syscollector::null_logger;
 use syscollector::sync_protocol::server::{self, NetFaults, ServerConfig};
 

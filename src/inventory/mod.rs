@@ -703,7 +703,9 @@ impl Inventory {
                 &format!("Scan of {} interrupted; nothing stored", table.name),
             ),
             Err(e) => {
-                report.failures.push((table.name.to_string(), e.to_string()));
+                report
+                    .failures
+                    .push((table.name.to_string(), e.to_string()));
                 self.log(
                     LogLevel::Error,
                     &format!("Error updating {}: {e}", table.name),

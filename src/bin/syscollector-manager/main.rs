@@ -198,12 +198,8 @@ fn open_store(path: &Path) -> Result<DocStore, Failure> {
     if !path.is_file() {
         return Err(Failure::Usage(format!("no store at '{}'", path.display())));
     }
-    DocStore::open(path).map_err(|e| {
-        Failure::Usage(format!(
-            "cannot read '{}' as a store: {e}",
-            path.display()
-        ))
-    })
+    DocStore::open(path)
+        .map_err(|e| Failure::Usage(format!("cannot read '{}' as a store: {e}", path.display())))
 }
 
 /// `index → documents` of the store.
@@ -418,7 +414,10 @@ fn man(a: ManArgs) -> Result<(), Failure> {
         Ok(())
     };
     for sub in cmd.get_subcommands() {
-        write(format!("syscollector-manager-{}", sub.get_name()), sub.clone())?;
+        write(
+            format!("syscollector-manager-{}", sub.get_name()),
+            sub.clone(),
+        )?;
     }
     write("syscollector-manager".into(), cmd)
 }

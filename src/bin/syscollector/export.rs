@@ -197,11 +197,7 @@ pub fn cyclonedx(packages: &[Row], os: Option<&Row>) -> Value {
         // The same package can be installed at two paths: each component needs its own ref.
         let n = seen.entry(base.clone()).or_insert(0);
         *n += 1;
-        let bom_ref = if *n == 1 {
-            base
-        } else {
-            format!("{base}#{n}")
-        };
+        let bom_ref = if *n == 1 { base } else { format!("{base}#{n}") };
         components.push(component(row, os, bom_ref));
     }
     let mut metadata = Map::new();
@@ -246,9 +242,7 @@ pub fn export(a: ExportArgs, log: Logger) -> Result<(), Failure> {
         None => {
             let mut out = std::io::stdout().lock();
             match writeln!(out, "{text}").and_then(|()| out.flush()) {
-                Err(e) if !view::reader_gone(&e) => {
-                    Err(Failure::Job(format!("cannot write: {e}")))
-                }
+                Err(e) if !view::reader_gone(&e) => Err(Failure::Job(format!("cannot write: {e}"))),
                 _ => Ok(()),
             }
         }

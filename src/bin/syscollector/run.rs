@@ -17,7 +17,11 @@ use crate::Failure;
 
 /// `$XDG_STATE_HOME/syscollector`, else `~/.local/state/syscollector`.
 pub fn state_dir() -> Result<PathBuf, Failure> {
-    let from = |v: &str| std::env::var_os(v).map(PathBuf::from).filter(|p| p.is_absolute());
+    let from = |v: &str| {
+        std::env::var_os(v)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
     if let Some(state) = from("XDG_STATE_HOME") {
         return Ok(state.join("syscollector"));
     }
@@ -62,7 +66,7 @@ fn reporter(console: Arc<Console>) -> Observer {
         }
         Event::Sync(r) => {
             console.info(&format!(
-                "sync: {} documents in {} sessions in {}, {}",
+                "sync: {} documents in {} session(s) in {}, {}",
                 r.documents,
                 r.sessions,
                 seconds(r.elapsed),
@@ -177,7 +181,11 @@ pub fn run(a: RunArgs, console: &Arc<Console>, log: Logger) -> Result<(), Failur
         }
     ));
     if !r.failures.is_empty() {
-        let what: Vec<String> = r.failures.iter().map(|(w, e)| format!("{w}: {e}")).collect();
+        let what: Vec<String> = r
+            .failures
+            .iter()
+            .map(|(w, e)| format!("{w}: {e}"))
+            .collect();
         return Err(Failure::Job(format!(
             "the scan failed for {}",
             what.join("; ")

@@ -13,11 +13,7 @@ use crate::Failure;
 
 /// The table's rows as records: its stored columns (not the checksum), in schema order.
 fn records(table: &'static schema::TableDef, rows: Vec<Row>) -> Records {
-    let columns: Vec<String> = table
-        .columns
-        .iter()
-        .map(|c| c.name.to_string())
-        .collect();
+    let columns: Vec<String> = table.columns.iter().map(|c| c.name.to_string()).collect();
     let mut out = Records {
         columns: columns.clone(),
         ..Records::default()
