@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use syscollector::inventory::standalone::{self, Options};
 use syscollector::inventory::Collectors;
+use syscollector::manager::agent::{self as standalone, Options};
 use syscollector::manager::server::{self, ServerConfig};
 use syscollector::manager::Faults as NetFaults;
 use syscollector::null_logger;

@@ -5,7 +5,8 @@
 //! into the stateless and stateful events → [`sync_protocol`] delivers the stateful ones.
 //! [`ffi`] is the C ABI the Wazuh modules daemon loads; nothing else has `extern "C"`.
 //! [`catalog`] declares the 13 tables all of them work on; [`lifecycle`] is the waiting
-//! that a stop cuts short.
+//! that a stop cuts short. [`manager`] is the reference manager and what runs the module on
+//! its own against it (command line, tests, benchmarks); nothing in [`ffi`] uses it.
 
 pub mod catalog;
 pub mod dbsync;

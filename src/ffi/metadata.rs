@@ -2,8 +2,9 @@
 //!
 //! Inside the Wazuh agent, `metadata_provider_get` (exported by the agent's shared code)
 //! returns the agent id, name, version, groups and OS facts. The library looks that symbol
-//! up in the running process; when it is absent (a host that is not the agent, tests, the
-//! command line) it fills what it knows itself: hostname, OS and architecture.
+//! up in the running process; when it is absent (a host that is not the agent, tests) it
+//! fills what it knows itself: hostname, OS and architecture. (The command line builds its
+//! own metadata, from the tree it reads.)
 
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
@@ -93,7 +94,7 @@ fn from_host() -> Option<Option<AgentMetadata>> {
 }
 
 /// What the library knows about its host without the agent.
-pub fn local() -> AgentMetadata {
+fn local() -> AgentMetadata {
     let os = LinuxSysInfo::default().os().unwrap_or_default();
     let get = |k: &str| {
         os.get(k)

@@ -14,7 +14,6 @@ pub mod normalizer;
 pub mod query;
 pub mod recovery;
 pub mod scan;
-pub mod standalone;
 pub mod sync;
 
 use std::path::PathBuf;
@@ -69,6 +68,8 @@ pub trait Sink: Send + Sync {
     /// A stateful document with its id, operation, index and version; `json` is the
     /// serialized document.
     fn stateful(&self, doc: &Stateful, json: &str);
+    /// One scan ended (the command line's `run` reports it); nothing by default.
+    fn scan_finished(&self, _report: &ScanReport) {}
 }
 
 /// The inventory module: its [`lifecycle`](lifecycle::Lifecycle), its
@@ -301,7 +302,8 @@ impl Inventory {
         let _busy = self.lifecycle.busy();
         self.log(LogLevel::Info, "Starting evaluation.");
         let sync = self.sync();
-        let report = self.scanner.scan(
+        let start = std::time::Instant::now();
+        let mut report = self.scanner.scan(
             &*self.provider,
             self.cfg.collectors,
             &self.lifecycle,
@@ -311,6 +313,8 @@ impl Inventory {
             self.vd_data_context();
         }
         self.log(LogLevel::Info, "Evaluation finished.");
+        report.elapsed = start.elapsed();
+        self.scanner.report_finished(&report);
         report
     }
 

@@ -39,6 +39,11 @@ pub struct TableReport {
 #[derive(Debug, Clone, Default)]
 pub struct ScanReport {
     pub tables: Vec<TableReport>,
+    /// Collectors (`network`) or tables whose collection or storage failed, with the error
+    /// (a collector the system does not support is not a failure).
+    pub failures: Vec<(String, String)>,
+    /// The whole scan, from start to the last table.
+    pub elapsed: std::time::Duration,
 }
 
 /// Why a table's scan stored nothing.
@@ -142,7 +147,7 @@ impl Scanner {
                                 );
                             }
                         }
-                        Err(e) => self.collect_failed(collector.name, &e),
+                        Err(e) => self.collect_failed(&mut report, collector.name, &e),
                     }
                 }
             }
@@ -151,13 +156,21 @@ impl Scanner {
         report
     }
 
-    fn collect_failed(&self, what: &str, e: &CollectError) {
+    /// Tells the sink that a scan ended, with its report.
+    pub fn report_finished(&self, report: &ScanReport) {
+        self.sink.scan_finished(report);
+    }
+
+    fn collect_failed(&self, report: &mut ScanReport, what: &str, e: &CollectError) {
         match e {
             CollectError::Unsupported(_) => self.log(LogLevel::Debug, &e.to_string()),
-            _ => self.log(
-                LogLevel::Error,
-                &format!("Error collecting {what}: {e}; the table keeps its last state"),
-            ),
+            _ => {
+                report.failures.push((what.to_string(), e.to_string()));
+                self.log(
+                    LogLevel::Error,
+                    &format!("Error collecting {what}: {e}; the table keeps its last state"),
+                )
+            }
         }
     }
 
@@ -198,17 +211,22 @@ impl Scanner {
             }
             Err(e @ (ScanError::Stopped | ScanError::Collect(_))) => {
                 if let ScanError::Collect(e) = &e {
-                    self.collect_failed(table.name, e);
+                    self.collect_failed(report, table.name, e);
                 }
                 self.log(
                     LogLevel::Debug,
                     &format!("Scan of {} interrupted; nothing stored", table.name),
                 )
             }
-            Err(e) => self.log(
-                LogLevel::Error,
-                &format!("Error updating {}: {e}", table.name),
-            ),
+            Err(e) => {
+                report
+                    .failures
+                    .push((table.name.to_string(), e.to_string()));
+                self.log(
+                    LogLevel::Error,
+                    &format!("Error updating {}: {e}", table.name),
+                )
+            }
         }
     }
 

@@ -9,7 +9,6 @@
 
 pub mod queue;
 pub mod session;
-pub mod socket;
 pub mod wire;
 
 pub use queue::{Item, ItemOperation, PersistentQueue};

@@ -1,19 +1,24 @@
-//! The module run on its own, the way the agent runs it, for the command line's `run`.
+//! The module run on its own, the way the agent runs it, against a reference manager: the
+//! command line's `run` and the first-sync benchmark.
 //!
 //! Two threads, as in wazuh-modulesd: the scan loop, and a sync loop that every
 //! `sync_interval` takes the scan lock, runs a DELTA session of both instances, an
 //! integrity check when due, and releases the lock. Stateful documents go straight into
 //! the sync queues (inside the agent they take a detour through the daemon's persist
 //! callback); stateless events go to the manager's events log over the same socket.
+//! An [`Observer`] hears of every scan and sync round; [`Activity`] counts work in progress
+//! for a progress line.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Collectors, Config, Inventory, InventorySync, Sink, Stateful, SyncConfig};
-use crate::manager::framing::LOC_EVENT;
-use crate::sync_protocol::socket::AgentLink;
+use super::link::AgentLink;
+use crate::inventory::{
+    Collectors, Config, Inventory, InventorySync, ScanReport, Sink, Stateful, SyncConfig,
+};
+use super::framing::LOC_EVENT;
 use crate::sync_protocol::{AgentMetadata, Mode};
 use crate::sysinfo::LinuxSysInfo;
 use crate::{LogLevel, Logger};
@@ -41,15 +46,56 @@ pub struct Options {
 pub struct OnceReport {
     pub scan: Duration,
     pub sync: Duration,
+    /// Stateful documents the scan produced.
     pub documents: usize,
+    /// Sync rounds run (each one session per instance that had something to send).
     pub sessions: usize,
     pub delivered: bool,
+    /// Collectors or tables that failed in the scan, with the error.
+    pub failures: Vec<(String, String)>,
+}
+
+/// One sync round: a DELTA session of each instance.
+#[derive(Debug, Clone, Default)]
+pub struct SyncReport {
+    /// Both instances ended their session with the manager's acknowledgement.
+    pub ok: bool,
+    /// Queued documents the round delivered.
+    pub documents: usize,
+    /// Instance sessions that had documents to send.
+    pub sessions: usize,
+    pub elapsed: Duration,
+}
+
+/// What an [`Observer`] hears.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Scan(&'a ScanReport),
+    Sync(&'a SyncReport),
+}
+
+/// Hears of every scan and sync round.
+pub type Observer = Arc<dyn Fn(Event<'_>) + Send + Sync>;
+
+/// Work in progress, read by a progress line.
+#[derive(Debug, Default)]
+pub struct Activity {
+    /// Documents the running scan produced so far (0 between scans).
+    pub scan_documents: AtomicUsize,
+    /// True while a sync round runs.
+    pub syncing: AtomicBool,
+    /// Documents queued when the running sync round started.
+    pub queued: AtomicUsize,
+    /// Sync messages sent so far in the running round (the link counts them).
+    pub sent: Arc<AtomicUsize>,
 }
 
 struct LinkSink {
     link: Arc<AgentLink>,
     sync: Arc<InventorySync>,
-    documents: std::sync::atomic::AtomicUsize,
+    documents: AtomicUsize,
+    activity: Arc<Activity>,
+    observer: Option<Observer>,
 }
 
 impl Sink for LinkSink {
@@ -59,16 +105,69 @@ impl Sink for LinkSink {
 
     fn stateful(&self, doc: &Stateful, json: &str) {
         self.documents.fetch_add(1, Ordering::Relaxed);
+        self.activity.scan_documents.fetch_add(1, Ordering::Relaxed);
         self.sync
             .persist(&doc.id, doc.operation, doc.index, json, doc.version);
     }
+
+    fn scan_finished(&self, report: &ScanReport) {
+        self.activity.scan_documents.store(0, Ordering::Relaxed);
+        if let Some(o) = &self.observer {
+            o(Event::Scan(report));
+        }
+    }
+}
+
+fn queued(sync: &InventorySync) -> (usize, usize) {
+    (
+        sync.regular.queue().len().unwrap_or(0),
+        sync.vd.queue().len().unwrap_or(0),
+    )
+}
+
+/// One DELTA round of both instances, reported to the observer.
+fn sync_round(
+    inv: &Inventory,
+    sync: &InventorySync,
+    activity: &Activity,
+    observer: Option<&Observer>,
+) -> SyncReport {
+    let t = Instant::now();
+    let (regular, vd) = queued(sync);
+    activity.queued.store(regular + vd, Ordering::Relaxed);
+    activity.sent.store(0, Ordering::Relaxed);
+    activity.syncing.store(true, Ordering::Relaxed);
+    let ok = inv.sync_module(Mode::ModuleDelta);
+    activity.syncing.store(false, Ordering::Relaxed);
+    let (regular_after, vd_after) = queued(sync);
+    let report = SyncReport {
+        ok,
+        documents: (regular + vd).saturating_sub(regular_after + vd_after),
+        sessions: usize::from(regular > 0) + usize::from(vd > 0),
+        elapsed: t.elapsed(),
+    };
+    if let Some(o) = observer {
+        o(Event::Sync(&report));
+    }
+    report
 }
 
 /// Runs until `stop` is set (or, with `once`, until the first scan is delivered).
 pub fn run(opts: Options, stop: Arc<AtomicBool>, log: Logger) -> Result<OnceReport, String> {
+    run_observed(opts, stop, log, None, Arc::default())
+}
+
+/// [`run`], telling `observer` of every scan and sync round and counting work in `activity`.
+pub fn run_observed(
+    opts: Options,
+    stop: Arc<AtomicBool>,
+    log: Logger,
+    observer: Option<Observer>,
+    activity: Arc<Activity>,
+) -> Result<OnceReport, String> {
     std::fs::create_dir_all(&opts.dir)
         .map_err(|e| format!("cannot create {}: {e}", opts.dir.display()))?;
-    let link = AgentLink::new(&opts.manager);
+    let link = AgentLink::counting(&opts.manager, activity.sent.clone());
     let metadata = opts.metadata.clone();
     let sync = Arc::new(
         InventorySync::open(
@@ -104,6 +203,8 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>, log: Logger) -> Result<OnceRepo
         link: link.clone(),
         sync: sync.clone(),
         documents: Default::default(),
+        activity: activity.clone(),
+        observer: observer.clone(),
     });
     let inv = Arc::new(
         Inventory::new(
@@ -126,17 +227,15 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>, log: Logger) -> Result<OnceRepo
 
     if opts.once {
         let t = Instant::now();
-        inv.scan();
+        let scan_report = inv.scan();
         let scan = t.elapsed();
         let t = Instant::now();
         let mut sessions = 0;
         let mut delivered = false;
         while !stop.load(Ordering::SeqCst) && sessions < 20 {
             sessions += 1;
-            if inv.sync_module(Mode::ModuleDelta)
-                && sync.regular.queue().is_empty().unwrap_or(false)
-                && sync.vd.queue().is_empty().unwrap_or(false)
-            {
+            let round = sync_round(&inv, &sync, &activity, observer.as_ref());
+            if round.ok && queued(&sync) == (0, 0) {
                 delivered = true;
                 break;
             }
@@ -148,6 +247,7 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>, log: Logger) -> Result<OnceRepo
             documents: sink.documents.load(Ordering::Relaxed),
             sessions,
             delivered,
+            failures: scan_report.failures,
         });
     }
 
@@ -160,6 +260,8 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>, log: Logger) -> Result<OnceRepo
         let stop = stop.clone();
         let log = log.clone();
         let every = opts.sync_interval;
+        let activity = activity.clone();
+        let sync = sync.clone();
         std::thread::spawn(move || {
             let mut next = Instant::now() + Duration::from_secs(1);
             while !stop.load(Ordering::SeqCst) {
@@ -168,14 +270,14 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>, log: Logger) -> Result<OnceRepo
                     continue;
                 }
                 inv.lock_scan();
-                let ok = inv.sync_module(Mode::ModuleDelta);
-                if ok {
+                let round = sync_round(&inv, &sync, &activity, observer.as_ref());
+                if round.ok {
                     inv.run_recovery();
                 }
                 inv.unlock_scan();
                 log(
-                    LogLevel::Info,
-                    if ok {
+                    LogLevel::Debug,
+                    if round.ok {
                         "synchronization finished"
                     } else {
                         "synchronization failed; retrying at the next interval"

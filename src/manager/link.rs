@@ -1,4 +1,5 @@
-//! The agent's side of a socket to the reference manager, for the command line's `run`.
+//! The agent's side of a socket to the reference manager (the command line's `run`, the
+//! first-sync benchmark).
 //!
 //! It plays the part the agent's message queue plays inside Wazuh: both sync instances
 //! and the stateless events share one connection, each message a [`Frame`] naming its
@@ -7,12 +8,13 @@
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::session::Transport;
-use crate::manager::framing::{Frame, LOC_SYNC};
+use super::framing::{Frame, LOC_SYNC};
+use crate::sync_protocol::session::Transport;
 
 /// Receives each reply: the module it is for, and the FlatBuffer.
 pub type ReplySink = Arc<dyn Fn(&str, &[u8]) + Send + Sync>;
@@ -22,15 +24,23 @@ pub struct AgentLink {
     path: PathBuf,
     stream: Mutex<Option<UnixStream>>,
     sink: Arc<RwLock<Option<ReplySink>>>,
+    /// Sync messages written to the socket.
+    sent: Arc<AtomicUsize>,
 }
 
 impl AgentLink {
     /// A link to the manager listening at `path` (connected on first use).
     pub fn new(path: &Path) -> Arc<AgentLink> {
+        Self::counting(path, Arc::default())
+    }
+
+    /// As [`new`](Self::new), adding one to `sent` for every sync message written.
+    pub fn counting(path: &Path, sent: Arc<AtomicUsize>) -> Arc<AgentLink> {
         Arc::new(AgentLink {
             path: path.to_path_buf(),
             stream: Mutex::new(None),
             sink: Arc::new(RwLock::new(None)),
+            sent,
         })
     }
 
@@ -85,6 +95,9 @@ impl AgentLink {
             }
             if let Some(s) = slot.as_mut() {
                 if frame.write_to(s).is_ok() {
+                    if loc == LOC_SYNC {
+                        self.sent.fetch_add(1, Ordering::Relaxed);
+                    }
                     return true;
                 }
             }
