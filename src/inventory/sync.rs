@@ -84,7 +84,13 @@ impl Drop for QueueBatch<'_> {
 /// The queue item of a stateful document (its JSON given); DataContext items are
 /// flagged by the caller.
 pub fn queue_item(doc: &crate::inventory::Stateful, json: String) -> Item {
-    Item::new(doc.id.clone(), doc.operation.into(), doc.index, json, doc.version)
+    Item::new(
+        doc.id.clone(),
+        doc.operation.into(),
+        doc.index,
+        json,
+        doc.version,
+    )
 }
 
 /// True for the indices the vulnerability-detector instance carries.

@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::framing::LOC_EVENT;
 use super::link::AgentLink;
 use crate::inventory::{
     Collectors, Config, Inventory, InventorySync, ScanReport, Sink, Stateful, SyncConfig,
 };
-use super::framing::LOC_EVENT;
 use crate::sync_protocol::{AgentMetadata, Mode};
 use crate::sysinfo::LinuxSysInfo;
 use crate::{LogLevel, Logger};

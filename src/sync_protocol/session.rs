@@ -22,6 +22,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::queue::{Item, ItemOperation, PersistentQueue, QueueError};
 use super::wire::{AgentMetadata, Message, Mode, Start, Status, SyncOption};
+use crate::lifecycle::wait_until;
 use crate::{LogLevel, Logger};
 
 /// How messages leave the agent.
@@ -523,9 +524,7 @@ impl SyncProtocol {
     /// Sleeps until `deadline` or a stop.
     fn sleep_until(&self, deadline: Instant) {
         let mut state = self.state.lock();
-        while !self.stopping() && Instant::now() < deadline {
-            self.wake.wait_until(&mut state, deadline);
-        }
+        wait_until(&self.wake, &mut state, deadline, |_| self.stopping());
     }
 
     fn start_and_wait(
@@ -566,9 +565,9 @@ impl SyncProtocol {
             }
             let deadline = Instant::now() + self.settings.timeout;
             let mut st = self.state.lock();
-            while !(st.start_ack || st.failed || self.stopping()) && Instant::now() < deadline {
-                self.wake.wait_until(&mut st, deadline);
-            }
+            wait_until(&self.wake, &mut st, deadline, |st| {
+                st.start_ack || st.failed || self.stopping()
+            });
             if st.failed {
                 self.log(
                     LogLevel::Error,
@@ -643,11 +642,9 @@ impl SyncProtocol {
             }
             let deadline = Instant::now() + self.settings.timeout;
             let mut st = self.state.lock();
-            while !(st.end_ack || st.req_ret.is_some() || st.failed || self.stopping())
-                && Instant::now() < deadline
-            {
-                self.wake.wait_until(&mut st, deadline);
-            }
+            wait_until(&self.wake, &mut st, deadline, |st| {
+                st.end_ack || st.req_ret.is_some() || st.failed || self.stopping()
+            });
             if st.failed {
                 let refusal = st.refusal.take().unwrap_or(SyncError::ManagerError);
                 if !matches!(refusal, SyncError::ChecksumMismatch) {

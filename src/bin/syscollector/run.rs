@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use syscollector::manager::agent::{self, Activity, Event, Observer};
 use syscollector::manager as server;
+use syscollector::manager::agent::{self, Activity, Event, Observer};
 use syscollector::Logger;
 
 use crate::args::RunArgs;
