@@ -633,3 +633,6 @@ mod tests {
         assert_eq!(fb::Mode::GroupCheck.0, 6);
     }
 }
+
+#[cfg(test)]
+mod golden;
