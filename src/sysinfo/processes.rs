@@ -153,11 +153,11 @@ fn iso8601(secs: u64) -> String {
 
 fn process_row(process: &procfs::process::Process, btime: u64, ticks: u64) -> Result<Row, String> {
     let stat_text = process
-        .read::<RawText>("stat")
+        .read::<_, RawText>("stat")
         .map_err(|e| format!("stat: {e}"))?;
     let stat = parse_stat(&stat_text.0).ok_or("stat: not a stat line")?;
     let cmdline = process
-        .read::<RawText>("cmdline")
+        .read::<_, RawText>("cmdline")
         .map_err(|e| format!("cmdline: {e}"))?;
     let cmdline = parse_cmdline(&cmdline.0);
 

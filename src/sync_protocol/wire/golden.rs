@@ -183,9 +183,16 @@ fn every_message_encodes_to_the_golden_bytes() {
 fn every_fixture_has_a_case() {
     let names: std::collections::BTreeSet<String> =
         cases().iter().map(|(n, _)| format!("{n}.bin")).collect();
-    let dir = fixture_path("x").parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let dir = fixture_path("x")
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
     for entry in std::fs::read_dir(&dir).expect("golden dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         assert!(names.contains(&name), "fixture {name} has no case");
     }
 }
