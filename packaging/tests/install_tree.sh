@@ -25,7 +25,7 @@ have=$(pkg-config --define-variable=prefix="$stage/usr" --modversion syscollecto
 cflags=$(pkg-config --define-variable=prefix="$stage/usr" --cflags syscollector)
 libs=$(pkg-config --define-variable=prefix="$stage/usr" --libs syscollector)
 # shellcheck disable=SC2086 # word splitting of the flags is intended
-cc -Wall -Werror -o "$stage/probe" "$probe" $cflags $libs -ldl -Wl,-rpath,"$(dirname "$lib")"
+cc -Wall -Werror -DPROBE_LINKED -o "$stage/probe" "$probe" $cflags $libs -ldl -Wl,-rpath,"$(dirname "$lib")"
 # Linked against the installed library (NEEDED by SONAME), and loads it.
 objdump -p "$stage/probe" | grep -q 'NEEDED *libsyscollector.so' || { echo "probe does not link libsyscollector.so"; exit 1; }
 line=$("$stage/probe" "$lib")

@@ -6,6 +6,8 @@
  * database directory) and prints the first line the library logs: ours logs its version
  * first ("libsyscollector X.Y.Z (...)"). Exit 0 when a line was logged, 1 when none, 2 when
  * the library cannot be loaded or has no syscollector_init.
+ * Built with -DPROBE_LINKED it calls the library it was linked with instead (LIBRARY is then
+ * only named in messages): install_tree.sh builds it so through syscollector.pc.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -41,12 +43,19 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s LIBRARY\n", argv[0]);
         return 2;
     }
+#ifdef PROBE_LINKED
+    __typeof__(&syscollector_init) init = &syscollector_init;
+    __typeof__(&syscollector_delete_database) del = &syscollector_delete_database;
+#else
     void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (lib == NULL) {
         fprintf(stderr, "dlopen %s: %s\n", argv[1], dlerror());
         return 2;
     }
     __typeof__(&syscollector_init) init = (__typeof__(&syscollector_init))dlsym(lib, "syscollector_init");
+    __typeof__(&syscollector_delete_database) del =
+        (__typeof__(&syscollector_delete_database))dlsym(lib, "syscollector_delete_database");
+#endif
     if (init == NULL) {
         fprintf(stderr, "%s has no syscollector_init\n", argv[1]);
         return 2;
@@ -60,8 +69,6 @@ int main(int argc, char **argv) {
     snprintf(db, sizeof db, "%s/local.db", dir);
     init(3600, on_send, on_persist, on_log, db, "", "", false, false, false, false, false, false,
          false, false, false, false, false, false, false, false);
-    __typeof__(&syscollector_delete_database) del =
-        (__typeof__(&syscollector_delete_database))dlsym(lib, "syscollector_delete_database");
     if (del != NULL) {
         del();
     }
