@@ -9,6 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/* Release of this library (Cargo.toml's version; src/version.rs checks they agree) */
+#define SYSCOLLECTOR_VERSION "0.1.0"
+#define SYSCOLLECTOR_VERSION_MAJOR 0
+#define SYSCOLLECTOR_VERSION_MINOR 1
+#define SYSCOLLECTOR_VERSION_PATCH 0
+
 /* Syscollector sync protocol index names */
 #define SYSCOLLECTOR_SYNC_INDEX_SYSTEM "wazuh-states-inventory-system"
 #define SYSCOLLECTOR_SYNC_INDEX_HARDWARE "wazuh-states-inventory-hardware"

@@ -17,6 +17,9 @@ pub mod manager;
 pub mod storage;
 pub mod sync_protocol;
 pub mod sysinfo;
+pub mod version;
+
+pub use version::VERSION;
 
 /// One inventory row or document: a JSON object. `serde_json`'s map keeps keys sorted,
 /// which the row checksum relies on (see [`inventory::events::canonical_json`]).

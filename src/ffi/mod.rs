@@ -133,6 +133,7 @@ pub unsafe extern "C" fn syscollector_init(
             g.log = log_cb;
             g.module = None;
         }
+        host_log(LogLevel::Info, &crate::version::startup_line());
         let Some(db_path) = c_path(db_path) else {
             host_log(
                 LogLevel::Error,

@@ -21,7 +21,7 @@
 #[rustfmt::skip]
 mod inventory_sync_generated;
 
-pub use inventory_sync_generated::wazuh::sync_schema as fb;
+use inventory_sync_generated::wazuh::sync_schema as fb;
 
 use flatbuffers::{FlatBufferBuilder, WIPOffset};
 
@@ -206,9 +206,8 @@ pub enum Message {
     },
 }
 
-fn bytes_of(v: Option<&[i8]>) -> Vec<u8> {
-    v.map(|v| v.iter().map(|&b| b as u8).collect())
-        .unwrap_or_default()
+fn bytes_of(v: Option<flatbuffers::Vector<'_, i8>>) -> Vec<u8> {
+    v.map(|v| v.bytes().to_vec()).unwrap_or_default()
 }
 
 fn text(s: Option<&str>) -> String {
@@ -349,7 +348,7 @@ impl Message {
                     &fb::StartArgs {
                         module: Some(module),
                         mode: s.mode.to_fb(),
-                        size_: s.size,
+                        size: s.size,
                         index: Some(indices),
                         option: s.option.to_fb(),
                         architecture: Some(architecture),
@@ -466,7 +465,7 @@ impl Message {
                 Message::Start(Box::new(Start {
                     module: text(t.module()),
                     mode: Mode::from_fb(t.mode()).ok_or_else(|| bad("mode"))?,
-                    size: t.size_(),
+                    size: t.size(),
                     indices: strings(t.index()),
                     option: SyncOption::from_fb(t.option()).ok_or_else(|| bad("option"))?,
                     metadata: AgentMetadata {
@@ -633,3 +632,6 @@ mod tests {
         assert_eq!(fb::Mode::GroupCheck.0, 6);
     }
 }
+
+#[cfg(test)]
+mod golden;
