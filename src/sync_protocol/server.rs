@@ -5,7 +5,8 @@
 //! completed session is written to the store in one transaction (one row per document,
 //! keyed by module, index and id, as the indexer holds `wazuh-states-inventory-*`), and a
 //! session that never completes writes nothing. Stateless events are appended to the events
-//! log, one JSON object per line. Replies go back on the connection the request came from.
+//! log, one JSON object per line. Every `Start` is logged (`Start {...}`) with the agent
+//! metadata it carries. Replies go back on the connection the request came from.
 
 use std::io::{BufWriter, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -373,6 +374,21 @@ fn handle(
     let f = s.faults.clone();
     if f.drop_in > 0.0 && s.rng.unit() < f.drop_in {
         return (Vec::new(), Duration::ZERO, false);
+    }
+    if let Message::Start(start) = &msg {
+        // Who opened the session, as a manager would attribute its documents.
+        let m = &start.metadata;
+        log(&format!(
+            "Start {}",
+            serde_json::json!({
+                "module": start.module, "mode": format!("{:?}", start.mode),
+                "agent_id": m.agent_id, "agent_name": m.agent_name,
+                "agent_version": m.agent_version, "groups": m.groups,
+                "hostname": m.hostname, "architecture": m.architecture,
+                "os_name": m.os_name, "os_platform": m.os_platform,
+                "os_type": m.os_type, "os_version": m.os_version,
+            })
+        ));
     }
     let offline = !f.offline_for.is_zero() && s.started.elapsed() < f.offline_for;
     s.manager.forced_status = offline.then_some(Status::Offline);
