@@ -77,7 +77,10 @@ fn shared(has: bool, groups: &[&str]) -> Box<Shared> {
 fn bytes(s: &Shared) -> Vec<u8> {
     // SAFETY: reading an initialised value as its bytes.
     unsafe {
-        std::slice::from_raw_parts((s as *const Shared).cast::<u8>(), std::mem::size_of::<Shared>())
+        std::slice::from_raw_parts(
+            (s as *const Shared).cast::<u8>(),
+            std::mem::size_of::<Shared>(),
+        )
     }
     .to_vec()
 }

@@ -77,7 +77,7 @@ type FreeFn = unsafe extern "C" fn(*mut RawMetadata);
 #[derive(Debug, PartialEq, Eq)]
 pub enum Found {
     /// The agent's metadata.
-    Metadata(AgentMetadata),
+    Metadata(Box<AgentMetadata>),
     /// A provider is there, but the agent has not filled it yet.
     NotYet,
     /// Nothing there.
@@ -139,7 +139,7 @@ unsafe fn call_provider(get: *mut c_void, free: *mut c_void) -> Found {
         // SAFETY: `raw` was filled by the provider's get; free releases what get allocated.
         unsafe { free(&mut raw) };
     }
-    Found::Metadata(meta)
+    Found::Metadata(Box::new(meta))
 }
 
 /// The directory this library was loaded from (the agent's `lib/`, `$ORIGIN`).
@@ -153,9 +153,8 @@ fn own_directory() -> Option<PathBuf> {
     }
     // SAFETY: dli_fname is a NUL-terminated path owned by the loader.
     let path = unsafe { CStr::from_ptr(info.dli_fname) };
-    let path = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
-        path.to_bytes(),
-    ));
+    let path =
+        Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path.to_bytes()));
     path.parent().map(Path::to_path_buf)
 }
 
@@ -316,7 +315,7 @@ pub fn from_shared_file(path: &Path) -> Found {
         }
         let count = first.groups_count.min(SHARED_GROUPS);
         let groups = first.groups[..count].iter().map(field).collect();
-        return Found::Metadata(scalars(&first.base_metadata, groups));
+        return Found::Metadata(Box::new(scalars(&first.base_metadata, groups)));
     }
     super::host_log(
         LogLevel::Debug,
@@ -372,7 +371,7 @@ pub fn current() -> Option<AgentMetadata> {
             super::host_log(LogLevel::Warning, NO_GROUPS);
             None
         }
-        Found::Metadata(m) => Some(m),
+        Found::Metadata(m) => Some(*m),
         Found::NotYet | Found::Absent => {
             super::host_log(LogLevel::Warning, NOT_AVAILABLE);
             None
