@@ -8,7 +8,12 @@
  *
  *   host --lib LIB --db DIR --socket SOCK [--interval S] [--sync-interval S]
  *        [--integrity S] [--run-secs S] [--collectors os,hardware,processes,...]
- *        [--ports-all] [--summary FILE]
+ *        [--ports-all] [--summary FILE] [--agent-info LIB --agent-metadata CONTROL]
+ *
+ * With --agent-info, loads LIB (c_tests/agent_info.c, which depends on the metadata
+ * provider libagent_sync_protocol.so) with dlopen(RTLD_LAZY) before the module, as
+ * wazuh-modulesd loads libagent_info.so, and starts it on CONTROL (see agent_info.c): the
+ * provider is then loaded but not in the global symbol scope, as in the real daemon.
  *
  * Stops on SIGTERM/SIGINT, or after --run-secs. With --summary, writes at exit how many
  * live documents per index the library handed over (id -> last operation not DELETE).
@@ -297,6 +302,7 @@ static int has(const char *list, const char *name) {
 
 int main(int argc, char **argv) {
     const char *lib_path = NULL, *db_dir = NULL, *collectors = NULL, *summary = NULL;
+    const char *agent_info_path = NULL, *agent_metadata = NULL;
     unsigned interval = 3600, integrity = 86400, run_secs = 0;
     bool ports_all = false;
     for (int i = 1; i < argc; i++) {
@@ -311,6 +317,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--run-secs") && v) run_secs = (unsigned)atoi(argv[++i]);
         else if (!strcmp(a, "--collectors") && v) collectors = argv[++i];
         else if (!strcmp(a, "--summary") && v) summary = argv[++i];
+        else if (!strcmp(a, "--agent-info") && v) agent_info_path = argv[++i];
+        else if (!strcmp(a, "--agent-metadata") && v) agent_metadata = argv[++i];
         else if (!strcmp(a, "--ports-all")) ports_all = true;
         else if (!strcmp(a, "-v")) g_verbose++;
         else {
@@ -321,6 +329,31 @@ int main(int argc, char **argv) {
     if (!lib_path || !db_dir || !g_socket_path) {
         fprintf(stderr, "usage: host --lib LIB --db DIR --socket SOCK [options]\n");
         return 2;
+    }
+    /* The agent-info module first, as the daemon starts it before the inventory. */
+    void (*agent_info_stop)(void) = NULL;
+    if (agent_info_path) {
+        if (!agent_metadata) {
+            fprintf(stderr, "host: --agent-info needs --agent-metadata\n");
+            return 2;
+        }
+        void *info = dlopen(agent_info_path, RTLD_LAZY);
+        if (!info) {
+            fprintf(stderr, "host: dlopen: %s\n", dlerror());
+            return 2;
+        }
+        int (*agent_info_start)(const char *) = NULL;
+        *(void **)(&agent_info_start) = dlsym(info, "agent_info_start");
+        *(void **)(&agent_info_stop) = dlsym(info, "agent_info_stop");
+        if (!agent_info_start || !agent_info_stop || agent_info_start(agent_metadata) != 0) {
+            fprintf(stderr, "host: cannot start %s\n", agent_info_path);
+            return 2;
+        }
+        /* What this host is for: the provider is loaded, and not globally visible. */
+        if (dlsym(RTLD_DEFAULT, "metadata_provider_get")) {
+            fprintf(stderr, "host: metadata_provider_get is in the global scope\n");
+            return 2;
+        }
     }
     void *handle = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
@@ -374,6 +407,7 @@ int main(int argc, char **argv) {
     pthread_join(scan, NULL);
     pthread_join(sync, NULL);
     pthread_join(reader, NULL);
+    if (agent_info_stop) agent_info_stop();
 
     if (summary) {
         FILE *f = fopen(summary, "w");

@@ -1,18 +1,30 @@
-//! The agent facts a sync `Start` carries, from the host when it provides them.
+//! The agent facts a sync `Start` carries, from the agent's metadata provider.
 //!
-//! Inside the Wazuh agent, `metadata_provider_get` (exported by the agent's shared code)
-//! returns the agent id, name, version, groups and OS facts. The library looks that symbol
-//! up in the running process; when it is absent (a host that is not the agent, tests) it
-//! fills what it knows itself: hostname, OS and architecture. (The command line builds its
-//! own metadata, from the tree it reads.)
+//! Inside the Wazuh agent the provider (`metadata_provider_get` and
+//! `metadata_provider_free_metadata`) lives in `libagent_sync_protocol.so`. wazuh-modulesd
+//! does not link that library: it is a dependency of `libagent_info.so`, which the daemon
+//! opens with `dlopen(RTLD_LAZY)`, so the provider sits in a local symbol scope that
+//! `dlsym(RTLD_DEFAULT, ...)` never searches. The library therefore asks the dynamic loader
+//! for a handle to the already loaded `libagent_sync_protocol.so` (`RTLD_NOLOAD`: by its
+//! name, next to this library, or below the agent's `lib/`), then the global scope, and, when
+//! no provider is loaded at all, reads the provider's shared-memory file
+//! (`var/run/.wazuh_agent_metadata` below the daemon's working directory, the agent's home)
+//! itself, read-only and without taking its process-shared lock.
+//!
+//! In library mode a session is refused without metadata, or without groups, as the
+//! reference agent refuses it (same warnings); the command-line tools build
+//! their own metadata from the tree they read.
 
-use std::ffi::CStr;
+use std::ffi::{c_void, CStr, CString};
 use std::os::raw::{c_char, c_int};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::sync_protocol::AgentMetadata;
-use crate::sysinfo::{LinuxSysInfo, SysInfo};
+use crate::LogLevel;
 
-/// The host's `agent_metadata_t`.
+/// The provider's `agent_metadata_t`: nine strings of 256 bytes, then the groups.
 #[repr(C)]
 struct RawMetadata {
     agent_id: [c_char; 256],
@@ -28,12 +40,48 @@ struct RawMetadata {
     groups_count: usize,
 }
 
+/// How many groups the provider's shared memory holds at most.
+const SHARED_GROUPS: usize = 128;
+
+/// The provider's shared-memory file, byte for byte: its process-shared mutex, whether the
+/// agent has filled it, the metadata (whose `groups` pointer belongs to another process and
+/// is never followed), then the groups inline. `has_metadata` is a C++ `bool` (one byte),
+/// kept as `u8` so that no byte read from the file is ever taken as a Rust `bool`.
+#[repr(C)]
+pub struct SharedMetadata {
+    mutex: libc::pthread_mutex_t,
+    has_metadata: u8,
+    base_metadata: RawMetadata,
+    groups_count: usize,
+    groups: [[c_char; 256]; SHARED_GROUPS],
+}
+
+/// The shared-memory file, relative to the daemon's working directory (the agent's home).
+pub const SHARED_FILE: &str = "var/run/.wazuh_agent_metadata";
+
+/// The library that holds the provider in the agent.
+const PROVIDER_LIBRARY: &str = "libagent_sync_protocol.so";
+
+/// The reference's warning when there is no metadata.
+pub const NOT_AVAILABLE: &str = "Metadata not available from provider. Agent-info may not be \
+     initialized yet. Cannot proceed with synchronization.";
+
+/// The reference's warning when the metadata has no groups.
+pub const NO_GROUPS: &str = "No groups available in metadata. Waiting for the server to \
+     synchronize the groups. Cannot proceed with synchronization.";
+
 type GetFn = unsafe extern "C" fn(*mut RawMetadata) -> c_int;
 type FreeFn = unsafe extern "C" fn(*mut RawMetadata);
 
-fn lookup(name: &CStr) -> *mut std::ffi::c_void {
-    // SAFETY: dlsym with RTLD_DEFAULT only reads the process's symbol tables.
-    unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }
+/// What one place that may hold the provider answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+    /// The agent's metadata.
+    Metadata(Box<AgentMetadata>),
+    /// A provider is there, but the agent has not filled it yet.
+    NotYet,
+    /// Nothing there.
+    Absent,
 }
 
 fn field(f: &[c_char; 256]) -> String {
@@ -45,33 +93,8 @@ fn field(f: &[c_char; 256]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// The host's metadata; `Some(None)` when the host has a provider that has no metadata yet,
-/// `None` when the process has no provider at all.
-fn from_host() -> Option<Option<AgentMetadata>> {
-    let get = lookup(c"metadata_provider_get");
-    if get.is_null() {
-        return None;
-    }
-    // SAFETY: the symbol has the provider's documented signature.
-    let get: GetFn = unsafe { std::mem::transmute::<*mut std::ffi::c_void, GetFn>(get) };
-    // SAFETY: an all-zero agent_metadata_t is a valid "empty" value for the provider to fill.
-    let mut raw: RawMetadata = unsafe { std::mem::zeroed() };
-    // SAFETY: `raw` is a properly laid out, writable agent_metadata_t.
-    if unsafe { get(&mut raw) } != 0 {
-        return Some(None);
-    }
-    let mut groups = Vec::new();
-    if !raw.groups.is_null() {
-        for i in 0..raw.groups_count {
-            // SAFETY: the provider returns `groups_count` pointers to C strings.
-            let g = unsafe { *raw.groups.add(i) };
-            if !g.is_null() {
-                // SAFETY: NUL-terminated string owned by the provider until freed below.
-                groups.push(unsafe { CStr::from_ptr(g) }.to_string_lossy().into_owned());
-            }
-        }
-    }
-    let meta = AgentMetadata {
+fn scalars(raw: &RawMetadata, groups: Vec<String>) -> AgentMetadata {
+    AgentMetadata {
         architecture: field(&raw.architecture),
         hostname: field(&raw.hostname),
         os_name: field(&raw.os_name),
@@ -82,42 +105,255 @@ fn from_host() -> Option<Option<AgentMetadata>> {
         agent_name: field(&raw.agent_name),
         agent_id: field(&raw.agent_id),
         groups,
-    };
-    let free = lookup(c"metadata_provider_free_metadata");
+    }
+}
+
+/// Calls a provider found at `get` (and its `free`, when there is one).
+///
+/// # Safety
+/// `get` and `free` must be the provider's functions, with its documented signatures.
+unsafe fn call_provider(get: *mut c_void, free: *mut c_void) -> Found {
+    // SAFETY: the caller vouches for the signature.
+    let get: GetFn = unsafe { std::mem::transmute::<*mut c_void, GetFn>(get) };
+    // SAFETY: an all-zero agent_metadata_t is the empty value the provider fills.
+    let mut raw: RawMetadata = unsafe { std::mem::zeroed() };
+    // SAFETY: `raw` is a properly laid out, writable agent_metadata_t.
+    if unsafe { get(&mut raw) } != 0 {
+        return Found::NotYet;
+    }
+    let mut groups = Vec::new();
+    if !raw.groups.is_null() {
+        for i in 0..raw.groups_count {
+            // SAFETY: the provider returns `groups_count` pointers to C strings.
+            let g = unsafe { *raw.groups.add(i) };
+            if !g.is_null() {
+                // SAFETY: a NUL-terminated string owned by the provider until freed below.
+                groups.push(unsafe { CStr::from_ptr(g) }.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let meta = scalars(&raw, groups);
     if !free.is_null() {
-        // SAFETY: documented signature; frees what `get` allocated.
-        let free: FreeFn = unsafe { std::mem::transmute::<*mut std::ffi::c_void, FreeFn>(free) };
-        // SAFETY: `raw` was filled by the provider's get.
+        // SAFETY: the provider's documented signature.
+        let free: FreeFn = unsafe { std::mem::transmute::<*mut c_void, FreeFn>(free) };
+        // SAFETY: `raw` was filled by the provider's get; free releases what get allocated.
         unsafe { free(&mut raw) };
     }
-    Some(Some(meta))
+    Found::Metadata(Box::new(meta))
 }
 
-/// What the library knows about its host without the agent.
-fn local() -> AgentMetadata {
-    let os = LinuxSysInfo::default().os().unwrap_or_default();
-    let get = |k: &str| {
-        os.get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .trim()
-            .to_string()
+/// The directory this library was loaded from (the agent's `lib/`, `$ORIGIN`).
+fn own_directory() -> Option<PathBuf> {
+    // SAFETY: an all-zero Dl_info is a valid output buffer.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads the loader's tables for an address of this object.
+    let ok = unsafe { libc::dladdr(own_directory as *const c_void, &mut info) };
+    if ok == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname is a NUL-terminated path owned by the loader.
+    let path = unsafe { CStr::from_ptr(info.dli_fname) };
+    let path =
+        Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path.to_bytes()));
+    path.parent().map(Path::to_path_buf)
+}
+
+/// Where the agent keeps `libagent_sync_protocol.so`, in the order they are tried.
+fn provider_names() -> Vec<CString> {
+    let mut names = vec![PROVIDER_LIBRARY.to_string()];
+    if let Some(dir) = own_directory() {
+        names.push(dir.join(PROVIDER_LIBRARY).to_string_lossy().into_owned());
+    }
+    names.push(format!("lib/{PROVIDER_LIBRARY}"));
+    names
+        .into_iter()
+        .filter_map(|n| CString::new(n).ok())
+        .collect()
+}
+
+/// The provider of an already loaded `libagent_sync_protocol.so`, whatever symbol scope it
+/// was loaded in. Never loads anything.
+fn from_loaded_library() -> Found {
+    for name in provider_names() {
+        // SAFETY: RTLD_NOLOAD only returns a new reference to an object already loaded.
+        let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD) };
+        if handle.is_null() {
+            continue;
+        }
+        // SAFETY: dlsym on a live handle only reads its symbol table.
+        let get = unsafe { libc::dlsym(handle, c"metadata_provider_get".as_ptr()) };
+        // SAFETY: as above.
+        let free = unsafe { libc::dlsym(handle, c"metadata_provider_free_metadata".as_ptr()) };
+        let found = if get.is_null() {
+            Found::Absent
+        } else {
+            // SAFETY: these are the provider's exported functions; the handle keeps the
+            // library loaded while they run.
+            unsafe { call_provider(get, free) }
+        };
+        // SAFETY: gives back the reference this dlopen took; the library stays loaded for
+        // whoever loaded it.
+        unsafe { libc::dlclose(handle) };
+        if found != Found::Absent {
+            return found;
+        }
+    }
+    Found::Absent
+}
+
+/// A provider in the process's global symbol scope (a host that links it).
+fn from_global_scope() -> Found {
+    // SAFETY: dlsym with RTLD_DEFAULT only reads the process's symbol tables.
+    let get = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"metadata_provider_get".as_ptr()) };
+    if get.is_null() {
+        return Found::Absent;
+    }
+    // SAFETY: as above.
+    let free = unsafe {
+        libc::dlsym(
+            libc::RTLD_DEFAULT,
+            c"metadata_provider_free_metadata".as_ptr(),
+        )
     };
-    AgentMetadata {
-        architecture: get("architecture"),
-        hostname: get("hostname"),
-        os_name: get("os_name"),
-        os_platform: get("os_platform"),
-        os_type: get("os_type"),
-        os_version: get("os_version"),
-        ..AgentMetadata::default()
+    // SAFETY: the process exports the provider under its documented names.
+    unsafe { call_provider(get, free) }
+}
+
+/// A copy of the shared-memory file; `Err` when it cannot be used (logged at debug).
+fn read_shared_copy(file: &std::fs::File) -> std::io::Result<Box<SharedMetadata>> {
+    // SAFETY: every field of SharedMetadata (integers, byte arrays, a raw pointer that is
+    // never followed, pthread_mutex_t which is plain bytes) is valid for any bit pattern.
+    let mut copy: Box<SharedMetadata> = Box::new(unsafe { std::mem::zeroed() });
+    // SAFETY: the box holds exactly size_of::<SharedMetadata>() initialized bytes.
+    let bytes = unsafe {
+        std::slice::from_raw_parts_mut(
+            (&mut *copy as *mut SharedMetadata).cast::<u8>(),
+            std::mem::size_of::<SharedMetadata>(),
+        )
+    };
+    file.read_exact_at(bytes, 0)?;
+    Ok(copy)
+}
+
+fn as_bytes(s: &SharedMetadata) -> &[u8] {
+    // SAFETY: a fully initialized value read as its bytes.
+    unsafe {
+        std::slice::from_raw_parts(
+            (s as *const SharedMetadata).cast::<u8>(),
+            std::mem::size_of::<SharedMetadata>(),
+        )
     }
 }
 
-/// The metadata for a `Start`: the host's when it has a provider, else [`local`].
+/// Whether the writer held the mutex in this copy (glibc keeps the lock word first).
+fn locked(s: &SharedMetadata) -> bool {
+    let b = as_bytes(s);
+    b[..4] != [0, 0, 0, 0]
+}
+
+/// How many consistent reads are attempted, and the pause between them.
+const SHARED_ATTEMPTS: u32 = 20;
+const SHARED_PAUSE: Duration = Duration::from_millis(5);
+
+/// The metadata in the provider's shared-memory file at `path`, read without its lock: the
+/// file must have exactly the provider's size; two reads in a row must agree and show the
+/// mutex free (a bounded number of attempts, never a wait on the agent's lock).
+pub fn from_shared_file(path: &Path) -> Found {
+    let file = match crate::sysinfo::read::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                super::host_log(
+                    LogLevel::Debug,
+                    &format!("Agent metadata file {} ignored: {e}", path.display()),
+                );
+            }
+            return Found::Absent;
+        }
+    };
+    let want = std::mem::size_of::<SharedMetadata>() as u64;
+    match file.metadata() {
+        Ok(m) if m.len() == want => {}
+        Ok(m) => {
+            super::host_log(
+                LogLevel::Debug,
+                &format!(
+                    "Agent metadata file {} ignored: {} bytes, expected {want}",
+                    path.display(),
+                    m.len()
+                ),
+            );
+            return Found::Absent;
+        }
+        Err(e) => {
+            super::host_log(
+                LogLevel::Debug,
+                &format!("Agent metadata file {} ignored: {e}", path.display()),
+            );
+            return Found::Absent;
+        }
+    }
+    for attempt in 0..SHARED_ATTEMPTS {
+        if attempt > 0 {
+            std::thread::sleep(SHARED_PAUSE);
+        }
+        let (first, second) = match (read_shared_copy(&file), read_shared_copy(&file)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                super::host_log(
+                    LogLevel::Debug,
+                    &format!("Agent metadata file {} unreadable: {e}", path.display()),
+                );
+                return Found::Absent;
+            }
+        };
+        if locked(&first) || as_bytes(&first) != as_bytes(&second) {
+            continue;
+        }
+        if first.has_metadata == 0 {
+            return Found::NotYet;
+        }
+        let count = first.groups_count.min(SHARED_GROUPS);
+        let groups = first.groups[..count].iter().map(field).collect();
+        return Found::Metadata(Box::new(scalars(&first.base_metadata, groups)));
+    }
+    super::host_log(
+        LogLevel::Debug,
+        &format!(
+            "Agent metadata file {} kept changing while read",
+            path.display()
+        ),
+    );
+    Found::NotYet
+}
+
+/// Where the agent's metadata is: the loaded provider library, the global scope, then the
+/// shared-memory file.
+pub fn find() -> Found {
+    match from_loaded_library() {
+        Found::Absent => {}
+        found => return found,
+    }
+    match from_global_scope() {
+        Found::Absent => {}
+        found => return found,
+    }
+    from_shared_file(Path::new(SHARED_FILE))
+}
+
+/// The metadata for a `Start` in library mode: the agent's, with its groups; `None` (and
+/// the reference's warning, at every attempt) when the agent has none yet, so that no
+/// session is opened that the manager could not attribute.
 pub fn current() -> Option<AgentMetadata> {
-    match from_host() {
-        Some(host) => host,
-        None => Some(local()),
+    match find() {
+        Found::Metadata(m) if m.groups.is_empty() => {
+            super::host_log(LogLevel::Warning, NO_GROUPS);
+            None
+        }
+        Found::Metadata(m) => Some(*m),
+        Found::NotYet | Found::Absent => {
+            super::host_log(LogLevel::Warning, NOT_AVAILABLE);
+            None
+        }
     }
 }

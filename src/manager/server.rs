@@ -4,7 +4,8 @@
 //! Agents connect and send [`Frame`]s. Sync frames go to the session logic; every
 //! completed session is written to the store in one transaction, and a session that never
 //! completes writes nothing. Stateless events are appended to the events log, one JSON
-//! object per line. Replies go back on the connection the request came from.
+//! object per line. Every `Start` is logged (`Start {...}`) with the agent metadata it
+//! carries. Replies go back on the connection the request came from.
 
 use std::io::{BufWriter, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -187,6 +188,21 @@ fn handle(
             return (Vec::new(), Duration::ZERO, false);
         }
     };
+    if let Message::Start(start) = &msg {
+        // Who opened the session, as a manager attributes its documents.
+        let m = &start.metadata;
+        log(&format!(
+            "Start {}",
+            serde_json::json!({
+                "module": start.module, "mode": format!("{:?}", start.mode),
+                "agent_id": m.agent_id, "agent_name": m.agent_name,
+                "agent_version": m.agent_version, "groups": m.groups,
+                "hostname": m.hostname, "architecture": m.architecture,
+                "os_name": m.os_name, "os_platform": m.os_platform,
+                "os_type": m.os_type, "os_version": m.os_version,
+            })
+        ));
+    }
     let replies = s.peer.handle(msg);
     let completed = std::mem::take(&mut s.peer.manager.completed);
     for c in completed {

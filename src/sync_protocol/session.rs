@@ -33,7 +33,8 @@ pub trait Transport: Send + Sync {
     fn send(&self, message: &[u8]) -> bool;
 }
 
-/// Where the `Start` message's agent facts come from; `None` means not available yet.
+/// Where the `Start` message's agent facts come from; `None` means not available yet (no
+/// session is opened), and the source has logged why.
 pub type MetadataSource = Arc<dyn Fn() -> Option<AgentMetadata> + Send + Sync>;
 
 /// Timing and limits of an instance.
@@ -534,14 +535,14 @@ impl SyncProtocol {
         indices: Vec<String>,
         option: SyncOption,
     ) -> Result<(), SyncError> {
+        // The source logs why it has none (the reference's warnings).
         let Some(metadata) = (self.metadata)() else {
-            self.log(
-                LogLevel::Warning,
-                "Metadata not available from provider. Agent-info may not be initialized yet. \
-                 Cannot proceed with synchronization.",
-            );
             return Err(SyncError::NoMetadata);
         };
+        self.log(
+            LogLevel::Debug,
+            "Metadata available. Proceed with synchronization.",
+        );
         let start = Message::Start(Box::new(Start {
             module: self.settings.module.clone(),
             mode,
