@@ -20,6 +20,10 @@ missing() {
     for t in $tools; do
         command -v "${t%%:*}" >/dev/null 2>&1 || echo "$t"
     done
+    # The SBOM test makes a venv for its validator: Debian's python3 needs python3-venv.
+    if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        echo "python3-venv:python3-venv"
+    fi
 }
 
 todo=$(missing)
