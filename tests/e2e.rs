@@ -125,7 +125,26 @@ impl World {
     /// through dlopen against the manager; it reads this machine, so only collectors whose
     /// rows do not change by themselves are used.
     fn c_host(&self, collectors: &str) -> Proc {
-        let child = Command::new(c_host_binary())
+        let (host, agent_info) = c_host_binary();
+        // The agent's identity, as agent-info provides it to the library inside the agent.
+        let control = self.agent_dir().join("agent-metadata");
+        std::fs::create_dir_all(self.agent_dir()).unwrap();
+        std::fs::write(
+            &control,
+            "agent_id=007\nagent_name=e2e\nagent_version=v5.0.0\narchitecture=x86_64\n\
+             hostname=e2e-host\nos_name=Debian GNU/Linux\nos_type=linux\nos_platform=debian\n\
+             os_version=12\ngroups=default\n",
+        )
+        .unwrap();
+        // The provider keeps its shared-memory file below the working directory (the
+        // agent's home), as the real one does.
+        std::fs::create_dir_all(self.agent_dir().join("var/run")).unwrap();
+        let child = Command::new(host)
+            .current_dir(self.agent_dir())
+            .arg("--agent-info")
+            .arg(agent_info)
+            .arg("--agent-metadata")
+            .arg(&control)
             .arg("--lib")
             .arg(library())
             .arg("--db")
@@ -207,24 +226,57 @@ fn library() -> PathBuf {
 }
 
 /// The C host, compiled once with the system's C compiler against the committed header.
-fn c_host_binary() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+/// The C host and the stand-in agent-info library it loads (as wazuh-modulesd loads
+/// libagent_info.so, which depends on the metadata provider's libagent_sync_protocol.so),
+/// compiled once per test process.
+fn c_host_binary() -> (PathBuf, PathBuf) {
+    static BUILT: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let out =
+            let dir =
                 std::env::temp_dir().join(format!("syscollector-e2e-host-{}", std::process::id()));
-            let status = Command::new("cc")
-                .args(["-Wall", "-Wextra", "-Werror", "-O1", "-I"])
-                .arg(root.join("include"))
-                .arg("-o")
-                .arg(&out)
-                .arg(root.join("c_tests/host.c"))
-                .args(["-ldl", "-lpthread"])
-                .status()
-                .expect("a C compiler");
-            assert!(status.success(), "c_tests/host.c does not compile");
-            out
+            std::fs::create_dir_all(&dir).unwrap();
+            let cc = |args: &[&std::ffi::OsStr]| {
+                let status = Command::new("cc")
+                    .args(["-Wall", "-Wextra", "-Werror", "-O1", "-I"])
+                    .arg(root.join("include"))
+                    .args(args)
+                    .status()
+                    .expect("a C compiler");
+                assert!(status.success(), "{args:?} does not compile");
+            };
+            let provider = dir.join("libagent_sync_protocol.so");
+            cc(&[
+                "-shared".as_ref(),
+                "-fPIC".as_ref(),
+                "-o".as_ref(),
+                provider.as_os_str(),
+                root.join("c_tests/metadata_provider.c").as_os_str(),
+                "-lpthread".as_ref(),
+            ]);
+            let agent_info = dir.join("libagent_info.so");
+            cc(&[
+                "-shared".as_ref(),
+                "-fPIC".as_ref(),
+                "-Wl,-rpath,$ORIGIN".as_ref(),
+                "-o".as_ref(),
+                agent_info.as_os_str(),
+                root.join("c_tests/agent_info.c").as_os_str(),
+                "-L".as_ref(),
+                dir.as_os_str(),
+                "-lagent_sync_protocol".as_ref(),
+                "-lpthread".as_ref(),
+            ]);
+            let host = dir.join("host");
+            cc(&[
+                "-o".as_ref(),
+                host.as_os_str(),
+                root.join("c_tests/host.c").as_os_str(),
+                "-ldl".as_ref(),
+                "-lpthread".as_ref(),
+            ]);
+            (host, agent_info)
         })
         .clone()
 }
