@@ -78,11 +78,12 @@ SCRIPT
 }
 
 old=$(standin 4.14.0-1 "stand-in 4.14.0")
-agent=$(standin 5.0.0~beta4-1 "stand-in 5.0.0~beta4-1")
-agent2=$(standin 5.0.0~beta4-2 "stand-in 5.0.0~beta4-2")
+beta=$(standin 5.0.0~beta4-1 "stand-in 5.0.0~beta4-1")
+agent=$(standin 5.0.0~alpha0-1 "stand-in 5.0.0~alpha0-1")
+agent2=$(standin 5.0.0~alpha0-2 "stand-in 5.0.0~alpha0-2")
 ours=$(sh "$src/packaging/deb/build-deb.sh" "$dist" "$work" "$version")
 echo "built $ours"
-dpkg-deb -f "$ours" Pre-Depends | grep -qF 'wazuh-agent (>= 5.0.0~alpha0), wazuh-agent (<< 5.0.0~rc2)' \
+dpkg-deb -f "$ours" Pre-Depends | grep -qF 'wazuh-agent (>= 5.0.0~alpha0), wazuh-agent (<< 5.0.0~beta1)' \
     || fail "Pre-Depends is '$(dpkg-deb -f "$ours" Pre-Depends)'"
 dpkg-deb -c "$ours" | grep -q '^-rwxr-x--- root/root .* ./var/ossec/lib/libsyscollector.so$' \
     || fail "package does not hold ./var/ossec/lib/libsyscollector.so 0750: $(dpkg-deb -c "$ours")"
@@ -95,6 +96,13 @@ grep -q "pre-dependency problem\|Pre-Depends\|pre-depends" "$work/refused.log" |
 [ -z "$(dpkg-divert --listpackage $lib)" ] || fail "diverted although refused"
 [ "$("$probe" $lib)" = "stand-in 4.14.0" ] || fail "the agent's library was touched"
 
+echo "== 1b. a later agent generation (beta4), not yet served: refused, nothing diverted"
+dpkg -i "$beta" >/dev/null
+if dpkg -i "$ours" > "$work/refused-beta.log" 2>&1; then fail "installed over wazuh-agent 5.0.0~beta4"; fi
+[ "$(status syscollector-rs)" != "installed" ] || fail "syscollector-rs is installed over beta4"
+[ -z "$(dpkg-divert --listpackage $lib)" ] || fail "diverted over beta4 although refused"
+[ "$("$probe" $lib)" = "stand-in 5.0.0~beta4-1" ] || fail "the beta4 agent's library was touched"
+
 echo "== 2. an agent in the range: ours replaces its module"
 dpkg -i "$agent" >/dev/null
 dpkg -i "$ours" >/dev/null
@@ -106,7 +114,7 @@ cmp -s "$lib" "$dist/libsyscollector.so" || fail "$lib is not the release artifa
 line=$("$probe" $lib)
 case "$line" in "libsyscollector $version "*) ;; *) fail "dlopen($lib) logged '$line'" ;; esac
 echo "loaded: $line"
-[ "$("$probe" $lib.wazuh-agent)" = "stand-in 5.0.0~beta4-1" ] || fail "the agent's library is not kept aside"
+[ "$("$probe" $lib.wazuh-agent)" = "stand-in 5.0.0~alpha0-1" ] || fail "the agent's library is not kept aside"
 [ "$(stat -c '%a %U %G' $lib.wazuh-agent)" = "750 root wazuh" ] || fail "kept-aside library is $(stat -c '%a %U %G' $lib.wazuh-agent)"
 
 echo "== 3. ours again: one diversion, ours in place"
@@ -117,12 +125,12 @@ cmp -s "$lib" "$dist/libsyscollector.so" || fail "reinstall lost our library"
 echo "== 4. an agent upgrade writes its library beside ours"
 dpkg -i "$agent2" >/dev/null
 cmp -s "$lib" "$dist/libsyscollector.so" || fail "the agent upgrade overwrote our library"
-[ "$("$probe" $lib.wazuh-agent)" = "stand-in 5.0.0~beta4-2" ] || fail "the upgraded agent library is not at the diverted name"
+[ "$("$probe" $lib.wazuh-agent)" = "stand-in 5.0.0~alpha0-2" ] || fail "the upgraded agent library is not at the diverted name"
 
 echo "== 5. removing ours puts the agent's library back"
 dpkg -r syscollector-rs >/dev/null
 [ -z "$(dpkg-divert --listpackage $lib)" ] || fail "diversion left: $(dpkg-divert --list)"
 [ ! -e "$lib.wazuh-agent" ] || fail "$lib.wazuh-agent left behind"
-[ "$("$probe" $lib)" = "stand-in 5.0.0~beta4-2" ] || fail "the agent's library is not back"
+[ "$("$probe" $lib)" = "stand-in 5.0.0~alpha0-2" ] || fail "the agent's library is not back"
 [ "$(stat -c '%a %U %G' $lib)" = "750 root wazuh" ] || fail "restored library is $(stat -c '%a %U %G' $lib)"
 echo "deb package: 5 passed, 0 failed"
