@@ -327,10 +327,27 @@ fn assert_started_recently(row: &Row) {
     assert!(start + Duration::from_secs(30) >= now, "{row:?}");
 }
 
+/// Waits (at most 10 s) until the child's exec has finished: `spawn` returns once the new
+/// program's memory is in place, a moment before the kernel sets its name and arguments.
+fn wait_for_exec(pid: i64, name: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let comm = format!("/proc/{pid}/comm");
+    while std::fs::read_to_string(&comm)
+        .ok()
+        .as_deref()
+        .map(str::trim)
+        != Some(name)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn spawned_process_is_found_and_then_gone() {
     let mut child = Command::new("sleep").args(["30", "1"]).spawn().unwrap();
     let pid = i64::from(child.id());
+    wait_for_exec(pid, "sleep");
     let provider = LinuxSysInfo::default();
     let rows = collect(&provider);
     let row = &rows[&pid];
@@ -357,6 +374,7 @@ fn spawned_process_with_an_empty_argument() {
         .spawn()
         .unwrap();
     let pid = i64::from(child.id());
+    wait_for_exec(pid, "sh");
     let provider = LinuxSysInfo::default();
     let rows = collect(&provider);
     let row = &rows[&pid];
