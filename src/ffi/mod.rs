@@ -316,7 +316,8 @@ pub extern "C" fn syscollector_sync_module(mode: Mode_t) -> bool {
         } else {
             crate::sync_protocol::Mode::ModuleDelta
         };
-        Ok(m.sync_module(mode))
+        // The module logged why a session failed; the host only gets the answer.
+        Ok(m.sync_module(mode).is_ok())
     })
 }
 
@@ -406,7 +407,7 @@ pub unsafe extern "C" fn syscollector_notify_data_clean(
         if list.is_empty() {
             return Err(ExportError::EveryIndexNull);
         }
-        Ok(initialized()?.notify_data_clean(&list))
+        Ok(initialized()?.notify_data_clean(&list).is_ok())
     })
 }
 

@@ -33,6 +33,17 @@ use scan::Scanner;
 pub use scan::{ScanError, ScanReport, TableReport};
 pub use sync::{InventorySync, SyncConfig};
 
+/// Why a synchronisation the host asked for did not deliver.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncRunError {
+    #[error("the module is paused")]
+    Paused,
+    #[error("synchronization is not initialized")]
+    NotInitialized,
+    #[error(transparent)]
+    Session(#[from] crate::sync_protocol::SyncError),
+}
+
 /// The module's configuration, as `syscollector_init` receives it.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -215,26 +226,27 @@ impl Inventory {
         self.cfg.collectors.packages && self.cfg.collectors.os
     }
 
-    /// Runs a sync session of both instances (`syscollector_sync_module`).
-    pub fn sync_module(&self, mode: crate::sync_protocol::Mode) -> bool {
+    /// Runs a sync session of both instances (`syscollector_sync_module`). Every failure
+    /// is logged here, at the reference's level; the caller only answers it.
+    pub fn sync_module(&self, mode: crate::sync_protocol::Mode) -> Result<(), SyncRunError> {
         if self.is_paused() {
             self.log(
                 LogLevel::Debug,
                 "Syscollector module is paused, skipping synchronization",
             );
-            return false;
+            return Err(SyncRunError::Paused);
         }
         let Some(sync) = self.sync() else {
             self.log(
                 LogLevel::Warning,
                 "Inventory synchronization is not initialized",
             );
-            return false;
+            return Err(SyncRunError::NotInitialized);
         };
         let _busy = self.lifecycle.busy();
         self.log(LogLevel::Debug, "Syscollector synchronization started.");
-        let ok = sync.synchronize(mode, self.vd_enabled());
-        if ok {
+        let result = sync.synchronize(mode, self.vd_enabled());
+        if result.is_ok() {
             self.log(
                 LogLevel::Info,
                 "Syscollector synchronization process finished successfully.",
@@ -245,7 +257,7 @@ impl Inventory {
                 "Syscollector synchronization process failed.",
             );
         }
-        ok
+        Ok(result?)
     }
 
     /// Blocks scans until [`unlock_scan`](Self::unlock_scan); waits for a running scan.

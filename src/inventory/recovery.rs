@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::events::{self, Operation};
 use super::sync::queue_item;
-use super::Inventory;
+use super::{Inventory, SyncRunError};
 use crate::catalog::{self, TableDef, TABLES};
 use crate::dbsync::DbSync;
 use crate::sync_protocol::{ItemOperation, SyncOption};
@@ -56,18 +56,18 @@ impl Inventory {
     }
 
     /// Tells the manager that `indices` are gone (`syscollector_notify_data_clean`).
-    pub fn notify_data_clean(&self, indices: &[String]) -> bool {
+    pub fn notify_data_clean(&self, indices: &[String]) -> Result<(), SyncRunError> {
         match self.sync() {
-            Some(s) => s
+            Some(s) => Ok(s
                 .regular
                 .notify_data_clean(indices, SyncOption::Sync)
-                .is_ok(),
+                .map(|_| ())?),
             None => {
                 self.log(
                     LogLevel::Error,
                     "Sync protocol not initialized, cannot notify data clean",
                 );
-                false
+                Err(SyncRunError::NotInitialized)
             }
         }
     }
@@ -115,7 +115,7 @@ impl Inventory {
         let mut attempt = 0;
         let ok = loop {
             attempt += 1;
-            if self.notify_data_clean(&indices) {
+            if self.notify_data_clean(&indices).is_ok() {
                 break true;
             }
             if self.is_stopping() || !(all_disabled || attempt < retries) {
@@ -343,7 +343,9 @@ impl Inventory {
             LogLevel::Debug,
             &format!("Persisted {} recovery items in memory", rows.len()),
         );
-        let ok = self.sync_module(crate::sync_protocol::Mode::ModuleFull);
+        let ok = self
+            .sync_module(crate::sync_protocol::Mode::ModuleFull)
+            .is_ok();
         self.log(
             LogLevel::Debug,
             if ok {

@@ -13,8 +13,8 @@ use std::time::Duration;
 use crate::catalog;
 use crate::sync_protocol::queue::QueueError;
 use crate::sync_protocol::{
-    Item, ItemOperation, MetadataSource, Mode, PersistentQueue, Settings, SyncOption, SyncProtocol,
-    Transport,
+    Item, ItemOperation, MetadataSource, Mode, PersistentQueue, Settings, SyncError, SyncOption,
+    SyncProtocol, Transport,
 };
 use crate::{LogLevel, Logger};
 
@@ -188,8 +188,9 @@ impl InventorySync {
 
     /// Runs a session on both instances; `vd_enabled` is whether packages and OS are
     /// collected (otherwise the VD instance uses the plain option).
-    pub fn synchronize(&self, mode: Mode, vd_enabled: bool) -> bool {
-        let regular = self.regular.synchronize(mode, SyncOption::Sync).is_ok();
+    /// Both are attempted; the first failure is the answer.
+    pub fn synchronize(&self, mode: Mode, vd_enabled: bool) -> Result<(), SyncError> {
+        let regular = self.regular.synchronize(mode, SyncOption::Sync).map(|_| ());
         let first_done = self.vd_first_sync_done();
         let option = if !vd_enabled {
             SyncOption::Sync
@@ -198,8 +199,8 @@ impl InventorySync {
         } else {
             SyncOption::VdFirst
         };
-        let vd = self.vd.synchronize(mode, option).is_ok();
-        if vd && !first_done && vd_enabled {
+        let vd = self.vd.synchronize(mode, option).map(|_| ());
+        if vd.is_ok() && !first_done && vd_enabled {
             match std::fs::write(&self.vd_flag, b"1") {
                 Ok(()) => (self.log)(LogLevel::Info, "VD first sync completed, flag file created"),
                 Err(e) => (self.log)(
@@ -211,7 +212,7 @@ impl InventorySync {
                 ),
             }
         }
-        regular && vd
+        regular.and(vd)
     }
 
     /// Stops both instances' waits.

@@ -137,7 +137,7 @@ fn sync_round(
     activity.queued.store(regular + vd, Ordering::Relaxed);
     activity.sent.store(0, Ordering::Relaxed);
     activity.syncing.store(true, Ordering::Relaxed);
-    let ok = inv.sync_module(Mode::ModuleDelta);
+    let ok = inv.sync_module(Mode::ModuleDelta).is_ok();
     activity.syncing.store(false, Ordering::Relaxed);
     let (regular_after, vd_after) = queued(sync);
     let report = SyncReport {
