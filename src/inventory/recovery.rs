@@ -355,7 +355,10 @@ impl Inventory {
         true
     }
 
-    /// Deletes the sync queues and the inventory database; both start again empty.
+    /// Closes and deletes the sync queues and the inventory database (with their
+    /// `-wal`/`-shm`/`-journal`) without recreating them, as the reference does: the host's
+    /// disabled-module path tests whether `local.db` exists on every start. Until the
+    /// module is initialised again it keeps its inventory and queues in memory.
     pub fn delete_database(&self) {
         if let Some(sync) = self.sync() {
             sync.delete_databases();
@@ -375,25 +378,18 @@ impl Inventory {
                         return;
                     }
                 };
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["-journal", "-wal", "-shm", ""] {
                     let mut p = path.as_os_str().to_owned();
                     p.push(suffix);
                     let p = PathBuf::from(p);
-                    if p.exists() {
-                        if let Err(e) = std::fs::remove_file(&p) {
-                            self.log(
-                                LogLevel::Error,
-                                &format!("Cannot delete {}: {e}", p.display()),
-                            );
-                        }
+                    match std::fs::remove_file(&p) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => self.log(
+                            LogLevel::Error,
+                            &format!("Cannot delete {}: {e}", p.display()),
+                        ),
                     }
-                }
-                match DbSync::open(&path, &|l, m| (self.log)(l, m)) {
-                    Ok(fresh) => *db = fresh,
-                    Err(e) => self.log(
-                        LogLevel::Error,
-                        &format!("Cannot recreate {}: {e}", path.display()),
-                    ),
                 }
                 self.log(
                     LogLevel::Info,
