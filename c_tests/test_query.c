@@ -23,6 +23,9 @@
 #ifndef MQ_ERR_INVALID_JSON
 #define MQ_ERR_INVALID_JSON 2
 #endif
+#ifndef MQ_ERR_INTERNAL
+#define MQ_ERR_INTERNAL 98
+#endif
 #ifndef MQ_ERR_INVALID_PARAMS
 #define MQ_ERR_INVALID_PARAMS 3
 #endif
@@ -149,9 +152,9 @@ int main(void) {
 
     /* Errors. */
     ask_only("unknown command", "{\"command\":\"frobnicate\"}", MQ_ERR_UNKNOWN_COMMAND);
-    ask_only("invalid JSON", "{\"command\": \"get_version\"", MQ_ERR_INVALID_JSON);
-    ask_only("not JSON at all", "get_version", MQ_ERR_INVALID_JSON);
-    ask_only("empty string", "", MQ_ERR_INVALID_JSON);
+    ask_only("invalid JSON", "{\"command\": \"get_version\"", MQ_ERR_INTERNAL /* as the reference: a parse error is internal */);
+    ask_only("not JSON at all", "get_version", MQ_ERR_INTERNAL /* as the reference: a parse error is internal */);
+    ask_only("empty string", "", MQ_ERR_INTERNAL /* as the reference: a parse error is internal */);
     ask_only("missing command", "{\"parameters\":{}}", MQ_ERR_INVALID_PARAMS);
     ask_only("command not a string", "{\"command\":42}", MQ_ERR_INVALID_PARAMS);
     ask_only("set_version without version", "{\"command\":\"set_version\",\"parameters\":{}}",

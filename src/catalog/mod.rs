@@ -142,6 +142,10 @@ pub struct Hooks {
     /// After the checksum, the package normalizer's rules apply (renames, additions, and
     /// excluded rows are not stored).
     pub normalize: bool,
+    /// Fields of the collector's row that are part of its checksum and then dropped
+    /// before the row is stored or reported (the reference hashes some rows before it
+    /// removes fields that belong to another table).
+    pub hashed_only: &'static [&'static str],
 }
 
 impl Hooks {
@@ -149,6 +153,7 @@ impl Hooks {
     pub const NONE: Hooks = Hooks {
         select: None,
         normalize: false,
+        hashed_only: &[],
     };
 }
 
@@ -157,6 +162,7 @@ impl std::fmt::Debug for Hooks {
         f.debug_struct("Hooks")
             .field("select", &self.select.is_some())
             .field("normalize", &self.normalize)
+            .field("hashed_only", &self.hashed_only)
             .finish()
     }
 }

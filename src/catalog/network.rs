@@ -76,7 +76,16 @@ pub static NETWORK_ADDRESS: TableDef = TableDef {
     primary_key: &["interface_name", "network_type", "network_ip"],
     instance: Instance::Regular,
     collector: &NETWORK_COLLECTOR,
-    hooks: Hooks::NONE,
+    // The reference hashes an address row while it still holds its family's DHCP flag and
+    // metric (integer flag; the IPv4 metric of the interface's routes, "" for IPv6) and
+    // only then drops them: the collector puts them in, the checksum covers them, the
+    // table does not keep them. The same checksum is what lets either module take over
+    // the other's database without re-reporting.
+    hooks: Hooks {
+        select: None,
+        normalize: false,
+        hashed_only: &["network_dhcp", "network_metric"],
+    },
 };
 
 pub static PORTS_COLLECTOR: Collector = Collector {
@@ -115,6 +124,7 @@ pub static PORTS: TableDef = TableDef {
     hooks: Hooks {
         select: Some(port_filter),
         normalize: false,
+        hashed_only: &[],
     },
 };
 

@@ -38,6 +38,7 @@ pub static PACKAGES: TableDef = TableDef {
     hooks: Hooks {
         select: None,
         normalize: true,
+        hashed_only: &[],
     },
 };
 
@@ -93,6 +94,7 @@ pub static BROWSER_EXTENSIONS: TableDef = TableDef {
     hooks: Hooks {
         select: Some(installed_as_number),
         normalize: false,
+        hashed_only: &[],
     },
 };
 

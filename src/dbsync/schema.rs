@@ -29,6 +29,15 @@ impl ColumnType {
 pub const CHECKSUM: &str = "checksum";
 /// Name of the per-row document version column.
 pub const VERSION: &str = "version";
+/// The bookkeeping column the reference's diff engine adds (`ALTER TABLE … ADD COLUMN
+/// db_status_field_dm INTEGER DEFAULT 1`) to a table it has scanned. Tables that have it
+/// are accepted as they are; rows are always read and written by column name, and new
+/// rows get its default.
+pub const STATUS_FIELD: &str = "db_status_field_dm";
+/// `PRAGMA user_version` of the database: the reference's engine deletes and recreates a
+/// database whose version is 0, and writes 1 (no upgrade statements) into the ones it
+/// creates.
+pub const USER_VERSION: i64 = 1;
 /// Name of the table that records the last integrity check per table.
 pub const METADATA_TABLE: &str = "table_metadata";
 

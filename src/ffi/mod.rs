@@ -456,7 +456,9 @@ pub unsafe extern "C" fn syscollector_query(
                 return None;
             };
             let Ok(q) = std::str::from_utf8(q) else {
-                return Some(query::QueryError::InvalidJson.response());
+                return Some(
+                    query::QueryError::InvalidJson("the query is not UTF-8".into()).response(),
+                );
             };
             let m = module();
             Some(match m.as_deref() {

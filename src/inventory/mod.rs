@@ -185,7 +185,7 @@ impl Inventory {
             }
             self.scan_when_unlocked();
         }
-        self.log(LogLevel::Info, "Module finished.");
+        // "Module finished." is the host's line (wm_syscollector logs it when this returns).
     }
 
     /// Takes the scan lock (waiting while the host holds it, but not past a stop) and scans.

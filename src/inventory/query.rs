@@ -13,7 +13,8 @@ use crate::LogLevel;
 pub const MQ_SUCCESS: i64 = 0;
 /// The command is not known.
 pub const MQ_ERR_UNKNOWN_COMMAND: i64 = 1;
-/// The query is not valid JSON.
+/// The query is not valid JSON (the reference's header defines it; its handler answers
+/// unparsable queries with [`MQ_ERR_INTERNAL`], and so does this one).
 pub const MQ_ERR_INVALID_JSON: i64 = 2;
 /// Parameters are missing or invalid.
 pub const MQ_ERR_INVALID_PARAMS: i64 = 3;
@@ -30,8 +31,11 @@ pub fn error_response(code: i64, message: &str) -> String {
 /// A query that gets no answer beyond its error code and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
-    #[error("Invalid JSON format")]
-    InvalidJson,
+    /// The query does not parse. The reference answers it as an internal error (98), the
+    /// message naming the parser's complaint; error 2 (`MQ_ERR_INVALID_JSON`) is defined
+    /// but never sent.
+    #[error("Exception parsing JSON or executing command: {0}")]
+    InvalidJson(String),
     #[error("Missing or invalid parameters")]
     InvalidParams,
     #[error("Invalid or missing version parameter")]
@@ -44,9 +48,8 @@ impl QueryError {
     /// The module-query error code of the answer.
     pub fn code(&self) -> i64 {
         match self {
-            QueryError::InvalidJson => MQ_ERR_INVALID_JSON,
             QueryError::InvalidParams | QueryError::InvalidVersion => MQ_ERR_INVALID_PARAMS,
-            QueryError::NotInitialized => MQ_ERR_INTERNAL,
+            QueryError::InvalidJson(_) | QueryError::NotInitialized => MQ_ERR_INTERNAL,
         }
     }
 
@@ -100,8 +103,8 @@ fn run(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> Result<Va
     let parsed: Value = match serde_json::from_str(query) {
         Ok(v) => v,
         Err(e) => {
-            log(LogLevel::Debug, &format!("Query is not valid JSON: {e}"));
-            return Err(QueryError::InvalidJson);
+            log(LogLevel::Error, &format!("Query error: {e}"));
+            return Err(QueryError::InvalidJson(e.to_string()));
         }
     };
     let command = parsed

@@ -72,6 +72,28 @@ impl Inventory {
         }
     }
 
+    /// One DataClean notification of the disabled collectors' indices; with none there is
+    /// nothing to notify, which counts as done.
+    fn notify_disabled(&self, indices: &[String]) -> bool {
+        if indices.is_empty() {
+            self.log(
+                LogLevel::Debug,
+                "No disabled collectors indices with data to notify for cleanup",
+            );
+            return true;
+        }
+        if self.sync().is_some() {
+            self.log(
+                LogLevel::Debug,
+                &format!(
+                    "Notifying DataClean for disabled collectors indices: {}",
+                    indices.join(", ")
+                ),
+            );
+        }
+        self.notify_data_clean(indices).is_ok()
+    }
+
     /// Indices of disabled collectors whose tables still hold rows.
     pub fn disabled_indices_with_data(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -94,31 +116,41 @@ impl Inventory {
     /// At start: tell the manager about disabled collectors' data, then drop it locally.
     /// Retries every minute (until stopped when every collector is disabled, else up to the
     /// configured retries); without success the data stays, to be cleaned another time.
+    /// The log lines and their levels are the reference's, in its order (with nothing to
+    /// clean: nothing to notify, success on attempt 1, proceeding, nothing to delete).
     pub(crate) fn clean_disabled_collectors(&self) {
         let indices = self.disabled_indices_with_data();
-        if indices.is_empty() {
+        if !indices.is_empty() {
             self.log(
-                LogLevel::Debug,
-                "No disabled collectors indices with data to notify for cleanup",
+                LogLevel::Info,
+                &format!(
+                    "Disabled collectors indices with data detected: {}",
+                    indices.join(", ")
+                ),
             );
-            return;
         }
-        self.log(
-            LogLevel::Info,
-            &format!(
-                "Disabled collectors indices with data detected: {}",
-                indices.join(", ")
-            ),
-        );
         let all_disabled = self.cfg.collectors.none();
         let retries = self.sync().map(|s| s.config.retries.max(1)).unwrap_or(1);
         let mut attempt = 0;
         let ok = loop {
+            if self.is_stopping() {
+                break false;
+            }
             attempt += 1;
-            if self.notify_data_clean(&indices).is_ok() {
+            if self.notify_disabled(&indices) {
+                self.log(
+                    LogLevel::Debug,
+                    &format!("Data clean notification succeeded on attempt {attempt}."),
+                );
                 break true;
             }
-            if self.is_stopping() || !(all_disabled || attempt < retries) {
+            if !(all_disabled || attempt < retries) {
+                self.log(
+                    LogLevel::Warning,
+                    &format!(
+                        "Syscollector data clean notification failed after {retries} attempts."
+                    ),
+                );
                 break false;
             }
             self.log(
@@ -129,6 +161,10 @@ impl Inventory {
                 ),
             );
             if self.lifecycle.sleep(DATA_CLEAN_RETRY_WAIT) {
+                self.log(
+                    LogLevel::Debug,
+                    "Data clean notification interrupted by module stop.",
+                );
                 break false;
             }
         };
@@ -143,6 +179,13 @@ impl Inventory {
             LogLevel::Info,
             "Syscollector data clean notification for disabled collectors sent successfully, proceeding to delete data.",
         );
+        if indices.is_empty() {
+            self.log(
+                LogLevel::Debug,
+                "No disabled collectors indices with data to delete",
+            );
+            return;
+        }
         if all_disabled {
             self.log(
                 LogLevel::Info,
@@ -151,6 +194,13 @@ impl Inventory {
             self.delete_database();
             return;
         }
+        self.log(
+            LogLevel::Info,
+            &format!(
+                "Deleting data for disabled collectors indices: {}",
+                indices.join(", ")
+            ),
+        );
         self.with_db(|db| {
             for index in &indices {
                 if let Some(t) = catalog::table_for_index(index) {
@@ -357,7 +407,10 @@ impl Inventory {
         true
     }
 
-    /// Deletes the sync queues and the inventory database; both start again empty.
+    /// Closes and deletes the sync queues and the inventory database (with their
+    /// `-wal`/`-shm`/`-journal`) without recreating them, as the reference does: the host's
+    /// disabled-module path tests whether `local.db` exists on every start. Until the
+    /// module is initialised again it keeps its inventory and queues in memory.
     pub fn delete_database(&self) {
         if let Some(sync) = self.sync() {
             sync.delete_databases();
@@ -377,25 +430,18 @@ impl Inventory {
                         return;
                     }
                 };
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["-journal", "-wal", "-shm", ""] {
                     let mut p = path.as_os_str().to_owned();
                     p.push(suffix);
                     let p = PathBuf::from(p);
-                    if p.exists() {
-                        if let Err(e) = std::fs::remove_file(&p) {
-                            self.log(
-                                LogLevel::Error,
-                                &format!("Cannot delete {}: {e}", p.display()),
-                            );
-                        }
+                    match std::fs::remove_file(&p) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => self.log(
+                            LogLevel::Error,
+                            &format!("Cannot delete {}: {e}", p.display()),
+                        ),
                     }
-                }
-                match DbSync::open(&path, &|l, m| (self.log)(l, m)) {
-                    Ok(fresh) => *db = fresh,
-                    Err(e) => self.log(
-                        LogLevel::Error,
-                        &format!("Cannot recreate {}: {e}", path.display()),
-                    ),
                 }
                 self.log(
                     LogLevel::Info,

@@ -110,9 +110,13 @@ impl Scanner {
         let mut report = ScanReport::default();
         let options = collectors.scan_options();
         for collector in COLLECTORS {
-            if !collectors.is_on(collector) {
+            if !collectors.is_on(collector) || lifecycle.is_stopping() {
                 continue;
             }
+            // The reference's per-collector lines: one scan per collector (the network's
+            // three tables included), named as its configuration calls it.
+            let name = collector.name.replace('_', " ");
+            self.log(LogLevel::DebugVerbose, &format!("Starting {name} scan"));
             match collector.gather {
                 Gather::Rows(gather) => {
                     for table in collector.tables {
@@ -151,6 +155,7 @@ impl Scanner {
                     }
                 }
             }
+            self.log(LogLevel::DebugVerbose, &format!("Ending {name} scan"));
         }
         self.notify.store(true, Ordering::SeqCst);
         report
@@ -187,10 +192,6 @@ impl Scanner {
             return;
         }
         let start = Instant::now();
-        self.log(
-            LogLevel::DebugVerbose,
-            &format!("Starting {} scan", table.name),
-        );
         let mut db = self.db.lock();
         let result = self.store_table(&mut db, table, options, lifecycle, sync, collect);
         drop(db);
@@ -199,7 +200,7 @@ impl Scanner {
                 self.log(
                     LogLevel::DebugVerbose,
                     &format!(
-                        "Ending {} scan: {} rows, {} inserted, {} modified, {} deleted",
+                        "{}: {} rows, {} inserted, {} modified, {} deleted",
                         table.name, stats.rows, stats.inserted, stats.modified, stats.deleted
                     ),
                 );
@@ -284,6 +285,9 @@ impl Scanner {
         emit: &mut dyn FnMut(Change),
     ) -> Result<(), DbError> {
         let mut row = events::prepare_row(row);
+        for field in table.hooks.hashed_only {
+            row.remove(*field);
+        }
         if table.hooks.normalize {
             if let Some(n) = &self.normalizer {
                 n.normalize(&mut row);

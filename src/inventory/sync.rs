@@ -60,15 +60,15 @@ pub struct QueueBatch<'a> {
 }
 
 impl QueueBatch<'_> {
-    /// Commits the grouped writes of both queues (the regular one first; when it fails,
-    /// the VD one is discarded).
+    /// Commits the grouped writes of both queues, the regular one first (a table's
+    /// documents go to one of them, so the other has nothing staged). When a flush fails,
+    /// what is still staged is discarded and the error fails the table's scan, whose diff
+    /// engine transaction then rolls back too.
     pub fn flush(mut self) -> Result<(), QueueError> {
+        self.sync.regular.queue().flush()?;
+        self.sync.vd.queue().flush()?;
         self.open = false;
-        if let Err(e) = self.sync.regular.queue().flush() {
-            self.sync.vd.queue().discard_batch();
-            return Err(e);
-        }
-        self.sync.vd.queue().flush()
+        Ok(())
     }
 }
 

@@ -8,9 +8,14 @@
 //! removed after an EndAck, so a crash at any point loses nothing that was committed.
 //!
 //! Writes can be grouped: between [`PersistentQueue::begin_batch`] and
-//! [`PersistentQueue::flush`] submissions collect in memory and are committed in one
-//! transaction. The inventory flushes before it commits the scan that produced them, so a
-//! crash in between makes the next scan find and submit the same differences again.
+//! [`PersistentQueue::flush`] submissions are staged in a temporary table of the queue's
+//! connection (SQLite's temporary storage, not the queue file, and not the process's
+//! memory: a batch of any size costs bounded memory) and nothing of them is visible in the
+//! queue. `flush` applies the whole batch with the merge rules in one transaction;
+//! [`PersistentQueue::discard_batch`] drops it. A batch is therefore all or nothing
+//! whatever its size. The inventory flushes before it commits the scan that produced it and
+//! discards it when the scan fails, so a crash in between makes the next scan find and
+//! submit the same differences again, and a failed scan leaves nothing queued.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +42,16 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS persistent_queue (
     create_status INTEGER NOT NULL DEFAULT 0,
     operation_syncing INTEGER NOT NULL DEFAULT 3,
     is_data_context INTEGER NOT NULL DEFAULT 0);";
+
+/// The staging table of an open batch: in the connection's temporary database, so the
+/// queue file keeps exactly the reference's schema and a crash leaves no staged rows.
+const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS batch_staging (
+    id TEXT NOT NULL,
+    idx TEXT NOT NULL,
+    data TEXT NOT NULL,
+    operation INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    is_data_context INTEGER NOT NULL);";
 
 /// What a queued difference does to its document. The values are the ones stored in the
 /// queue file (and the agent's `Operation_t`), so a queue written before stays readable.
@@ -106,8 +121,8 @@ pub enum QueueError {
 
 struct Inner {
     conn: Option<Connection>,
+    /// A batch is open: submissions go to the staging table.
     batching: bool,
-    batch: Vec<Item>,
 }
 
 /// The persistent queue of one sync protocol instance.
@@ -148,7 +163,6 @@ impl PersistentQueue {
             inner: Mutex::new(Inner {
                 conn: Some(conn),
                 batching: false,
-                batch: Vec::new(),
             }),
         };
         q.reset_syncing()?;
@@ -162,7 +176,12 @@ impl PersistentQueue {
             }
         }
         let conn = storage::open_wal(path)?;
+        Self::prepare(conn)
+    }
+
+    fn prepare(conn: Connection) -> Result<Connection, QueueError> {
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(STAGING)?;
         let n: i64 = conn.query_row(
             "SELECT COUNT(*) FROM pragma_table_info('persistent_queue')",
             [],
@@ -184,27 +203,36 @@ impl PersistentQueue {
         f: impl FnOnce(&mut Connection) -> Result<T, QueueError>,
     ) -> Result<T, QueueError> {
         let mut inner = self.inner.lock();
-        Self::flush_locked(&mut inner)?;
         match inner.conn.as_mut() {
             Some(c) => f(c),
             None => Err(QueueError::Sqlite(rusqlite::Error::InvalidQuery)),
         }
     }
 
-    /// Queues one difference (committed at once unless a batch is open).
+    /// Queues one difference (committed at once unless a batch is open, in which case it
+    /// is staged until [`flush`](Self::flush)).
     pub fn submit(&self, item: Item) -> Result<(), QueueError> {
         let mut inner = self.inner.lock();
-        if inner.batching {
-            inner.batch.push(item);
-            if inner.batch.len() >= 4096 {
-                Self::flush_locked(&mut inner)?;
-            }
-            return Ok(());
-        }
+        let batching = inner.batching;
         let conn = inner
             .conn
             .as_mut()
             .ok_or(QueueError::Sqlite(rusqlite::Error::InvalidQuery))?;
+        if batching {
+            conn.prepare_cached(
+                "INSERT INTO temp.batch_staging (id, idx, data, operation, version, is_data_context) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                item.id,
+                item.index,
+                item.data,
+                item.operation as i64,
+                item.version as i64,
+                i64::from(item.is_data_context)
+            ])?;
+            return Ok(());
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         coalesce(&tx, &item)?;
         tx.commit()?;
@@ -223,40 +251,73 @@ impl PersistentQueue {
         })
     }
 
-    /// From now on submissions collect in memory until [`flush`](Self::flush).
+    /// From now on submissions are staged until [`flush`](Self::flush) or
+    /// [`discard_batch`](Self::discard_batch). Whatever an earlier batch left staged is
+    /// dropped.
     pub fn begin_batch(&self) {
-        self.inner.lock().batching = true;
+        let mut inner = self.inner.lock();
+        inner.batching = true;
+        if let Some(conn) = inner.conn.as_mut() {
+            // A failure here shows again, and fails the scan, at the first submission.
+            let _ = conn.execute("DELETE FROM temp.batch_staging", []);
+        }
     }
 
-    /// Commits the collected submissions in one transaction and ends the batch.
+    /// Applies the staged submissions in one transaction and ends the batch. When that
+    /// fails nothing of the batch is queued, it stays staged and open (the caller fails its
+    /// scan and discards it).
     pub fn flush(&self) -> Result<(), QueueError> {
         let mut inner = self.inner.lock();
-        inner.batching = false;
-        Self::flush_locked(&mut inner)
-    }
-
-    /// Drops the collected submissions and ends the batch (the scan that produced them
-    /// did not commit).
-    pub fn discard_batch(&self) {
-        let mut inner = self.inner.lock();
-        inner.batching = false;
-        inner.batch.clear();
-    }
-
-    fn flush_locked(inner: &mut Inner) -> Result<(), QueueError> {
-        if inner.batch.is_empty() {
+        if !inner.batching {
             return Ok(());
         }
-        let batch = std::mem::take(&mut inner.batch);
         let Some(conn) = inner.conn.as_mut() else {
             return Err(QueueError::Sqlite(rusqlite::Error::InvalidQuery));
         };
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for item in &batch {
-            coalesce(&tx, item)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, idx, data, operation, version, is_data_context \
+                 FROM temp.batch_staging ORDER BY rowid",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let item = Item {
+                    seq: 0,
+                    id: r.get(0)?,
+                    index: r.get(1)?,
+                    data: r.get(2)?,
+                    operation: ItemOperation::from_stored(r.get(3)?),
+                    version: r.get::<_, i64>(4)? as u64,
+                    is_data_context: r.get::<_, i64>(5)? != 0,
+                };
+                coalesce(&tx, &item)?;
+            }
         }
+        tx.execute("DELETE FROM temp.batch_staging", [])?;
         tx.commit()?;
+        inner.batching = false;
         Ok(())
+    }
+
+    /// Drops the staged submissions and ends the batch (the scan that produced them did
+    /// not commit).
+    pub fn discard_batch(&self) {
+        let mut inner = self.inner.lock();
+        inner.batching = false;
+        if let Some(conn) = inner.conn.as_mut() {
+            // Left over rows are dropped again by the next begin_batch.
+            let _ = conn.execute("DELETE FROM temp.batch_staging", []);
+        }
+    }
+
+    /// Number of submissions staged in the open batch (0 without one).
+    pub fn staged(&self) -> Result<usize, QueueError> {
+        self.with_conn(|conn| {
+            let n: i64 =
+                conn.query_row("SELECT COUNT(*) FROM temp.batch_staging", [], |r| r.get(0))?;
+            Ok(n as usize)
+        })
     }
 
     /// Marks every pending item as in flight and returns them in submission order.
@@ -362,23 +423,25 @@ impl PersistentQueue {
         Ok(self.len()? == 0)
     }
 
-    /// Closes the queue and deletes its files; the queue is unusable afterwards until
-    /// reopened.
+    /// Closes the queue and deletes its files (with `-wal`, `-shm` and `-journal`), as the
+    /// reference does, without recreating them: until the module is initialised again the
+    /// queue lives in memory, so nothing re-creates the files a disabled module's host tests
+    /// for.
     pub fn delete_database(&self) -> Result<(), QueueError> {
         let mut inner = self.inner.lock();
-        inner.batch.clear();
         inner.batching = false;
-        inner.conn = None;
-        for s in ["", "-wal", "-shm"] {
+        // Closing first: the files go only once no connection holds them.
+        inner.conn = Some(Self::prepare(Connection::open_in_memory()?)?);
+        for s in ["-wal", "-shm", "-journal", ""] {
             let mut p = self.path.as_os_str().to_owned();
             p.push(s);
             let p = PathBuf::from(p);
-            if p.exists() {
-                std::fs::remove_file(p)?;
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
             }
         }
-        // A fresh, empty queue at the same place, so that the module keeps working.
-        inner.conn = Some(Self::connect(&self.path)?);
         Ok(())
     }
 }

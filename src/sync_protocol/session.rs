@@ -407,6 +407,16 @@ impl SyncProtocol {
                 );
                 Integrity::Match
             }
+            Err(SyncError::Stopped) => {
+                // Not the manager's doing: the module is stopping.
+                self.log(
+                    LogLevel::Debug,
+                    &format!(
+                        "Module integrity check interrupted for index: {index} - the module is stopping"
+                    ),
+                );
+                Integrity::Unavailable(SyncError::Stopped)
+            }
             Err(e) => {
                 let mismatch = matches!(e, SyncError::ChecksumMismatch);
                 self.log(

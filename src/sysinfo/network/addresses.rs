@@ -2,8 +2,9 @@
 //!
 //! For the running host (root `/`) they come from `getifaddrs()`, as the agent reads
 //! them: labels such as `eth0:1` count for `eth0`; the IPv4 broadcast is the one the
-//! system reports (the peer address on point-to-point links), else the address ORed with
-//! the inverted netmask; IPv6 addresses have no broadcast ("") unless the link has a peer.
+//! system reports (the peer address on point-to-point links, the address itself on a link
+//! with neither broadcast nor point-to-point flag such as `lo`), else the address ORed
+//! with the inverted netmask; IPv6 addresses have no broadcast ("") unless the link has a peer.
 //!
 //! Below any other root there is no `getifaddrs()` to ask, so files stand in:
 //! - IPv6 from `proc/net/if_inet6` (address, prefix length and interface per line);
@@ -56,8 +57,19 @@ pub fn from_getifaddrs() -> Result<Vec<Address>, nix::Error> {
         if let Some(sin) = address.as_sockaddr_in() {
             let ip = sin.ip();
             let netmask = ifa.netmask.as_ref().and_then(|m| m.as_sockaddr_in());
+            // glibc's getifaddrs always fills `ifa_broadaddr` for IPv4: with the kernel's
+            // IFA_BROADCAST when the address has one, else with IFA_ADDRESS, which for a
+            // link that is neither broadcast nor point-to-point (lo) is the address itself
+            // (127.0.0.1). nix shows the field only under IFF_BROADCAST/IFF_POINTOPOINT, so
+            // without either flag the system's value is the address. Computing from the
+            // netmask stays for a broadcast link that reports none.
+            let flagged = ifa.flags.intersects(
+                nix::net::if_::InterfaceFlags::IFF_BROADCAST
+                    | nix::net::if_::InterfaceFlags::IFF_POINTOPOINT,
+            );
             let broadcast = match (peer.as_ref().and_then(|b| b.as_sockaddr_in()), netmask) {
                 (Some(b), _) => b.ip().to_string(),
+                (None, _) if !flagged => ip.to_string(),
                 (None, Some(mask)) => ipv4_broadcast(ip, mask.ip()).to_string(),
                 (None, None) => UNKNOWN_VALUE.to_string(),
             };

@@ -178,6 +178,13 @@ pub fn collect(p: &LinuxSysInfo) -> Result<NetworkRows, CollectError> {
             "network_dhcp".into(),
             Value::from(dhcp.status(iface, *family)),
         );
+        // The address rows carry their family's DHCP flag and IPv4 metric for the
+        // checksum (see the address table's `hashed_only` in the catalog).
+        let dhcp_flag = proto.get("network_dhcp").cloned().unwrap_or(Value::from(0));
+        let address_metric = match family {
+            Family::V4 => Value::from(metric.as_str()),
+            Family::V6 => Value::from(""),
+        };
         proto.insert("network_metric".into(), Value::from(metric));
         rows.protocols.push(proto);
         for addr in list {
@@ -190,6 +197,8 @@ pub fn collect(p: &LinuxSysInfo) -> Result<NetworkRows, CollectError> {
                 "network_broadcast".into(),
                 Value::from(addr.broadcast.as_str()),
             );
+            row.insert("network_dhcp".into(), dhcp_flag.clone());
+            row.insert("network_metric".into(), address_metric.clone());
             rows.addresses.push(row);
         }
     }
