@@ -428,6 +428,11 @@ fn missing_or_silent_buses_time_out_quickly() {
 /// reads unit files when nothing answers there. The only test that sets the variable.
 #[test]
 fn live_collector_uses_the_system_bus_then_unit_files() {
+    // It sets an environment variable, which every test of this binary (and every process
+    // they start) shares.
+    if !crate::helpers::alone_in_child("sysinfo_services::live_collector_uses_the_system_bus_then_unit_files") {
+        return;
+    }
     let bus = Bus::start();
     let _systemd = fake_systemd(&bus, Duration::ZERO);
     std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &bus.address);
