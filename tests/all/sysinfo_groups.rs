@@ -3,18 +3,13 @@
 //! broken group files, and live against `getent group` / `getent passwd`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use crate::helpers::fixture;
 use serde_json::json;
 use syscollector::sysinfo::{CollectError, LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 fn groups(root: &Path) -> BTreeMap<String, Row> {
     let rows = LinuxSysInfo::with_root(root, null_logger())
