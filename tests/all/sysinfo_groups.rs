@@ -1,5 +1,5 @@
 //! The `dbsync_groups` collector: on the Debian 12 account tree of
-//! tests/fixtures/users-debian12 (see tests/sysinfo_users.rs for how it was made), on
+//! tests/fixtures/users-debian12 (see tests/all/sysinfo_users.rs for how it was made), on
 //! broken group files, and live against `getent group` / `getent passwd`.
 
 use std::collections::{BTreeMap, BTreeSet};
