@@ -9,19 +9,13 @@
 //! Rows are compared with `rpm -qa` on the same files.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
+use crate::helpers::{capture_logger, fixture};
 use syscollector::sysinfo::packages::rpm_bdb::HashDb;
 use syscollector::sysinfo::{LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// A private copy of a fixture tree (SQLite creates its -shm/-wal files next to the
 /// database even for reading).
@@ -35,13 +29,6 @@ fn copy(name: &str) -> tempfile::TempDir {
         .unwrap();
     assert!(status.success());
     dir
-}
-
-fn capture_logger() -> (Logger, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let logger: Logger = Arc::new(move |_, msg: &str| sink.lock().unwrap().push(msg.to_string()));
-    (logger, lines)
 }
 
 fn rows_of(root: &Path, log: Logger) -> Vec<Row> {

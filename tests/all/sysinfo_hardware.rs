@@ -2,18 +2,13 @@
 //! arm64 board without `cpu MHz`, an old kernel without `MemAvailable`), on malformed
 //! input, and on this machine.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::helpers::fixture;
 use serde_json::json;
 use syscollector::sysinfo::hardware::{parse_cpuinfo, parse_meminfo, CpuInfo, MemInfo};
 use syscollector::sysinfo::{LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 fn hw_row(root: &Path) -> Row {
     LinuxSysInfo::with_root(root, null_logger())

@@ -11,21 +11,16 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::fixture;
 use serde_json::json;
 use syscollector::sysinfo::services::{collect_from_bus, object_path, unit_files};
 use syscollector::sysinfo::{LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Row};
 use zbus::zvariant::OwnedObjectPath;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// A private `dbus-daemon`, stopped when dropped.
 struct Bus {
@@ -428,6 +423,13 @@ fn missing_or_silent_buses_time_out_quickly() {
 /// reads unit files when nothing answers there. The only test that sets the variable.
 #[test]
 fn live_collector_uses_the_system_bus_then_unit_files() {
+    // It sets an environment variable, which every test of this binary (and every process
+    // they start) shares.
+    if !crate::helpers::alone_in_child(
+        "sysinfo_services::live_collector_uses_the_system_bus_then_unit_files",
+    ) {
+        return;
+    }
     let bus = Bus::start();
     let _systemd = fake_systemd(&bus, Duration::ZERO);
     std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &bus.address);

@@ -7,28 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
+use crate::helpers::{capture_logger, fixture};
 use serde_json::{json, Value};
 use syscollector::inventory::select_ports;
 use syscollector::sysinfo::ports::{ipv4_proc_hex, socket_link_inode};
 use syscollector::sysinfo::{CollectError, LinuxSysInfo, SysInfo};
-use syscollector::{null_logger, Logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn capture_logger() -> (Logger, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let logger: Logger = Arc::new(move |_, msg: &str| sink.lock().unwrap().push(msg.to_string()));
-    (logger, lines)
-}
+use syscollector::{null_logger, Row};
 
 fn collect_root(root: &Path) -> Vec<Row> {
     LinuxSysInfo::with_root(root, null_logger())

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::copy_tree;
 use parking_lot::Mutex;
 use serde_json::Value;
 use syscollector::dbsync::{schema::TABLES, DbSync};
@@ -309,22 +310,6 @@ fn describe(
         }
     }
     out
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let ty = entry.file_type().unwrap();
-        if ty.is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else if ty.is_symlink() {
-            let _ = std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A peer on the manager's socket that sends every connected agent random bytes and

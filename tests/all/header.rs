@@ -21,7 +21,7 @@ fn header_is_fresh() {
     let committed = std::fs::read(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "include/syscollector.h is stale: run `UPDATE_HEADER=1 cargo test --test header` and commit it"
+        "include/syscollector.h is stale: run `UPDATE_HEADER=1 cargo test --release --test all header::` and commit it"
     );
 }
 
@@ -54,7 +54,7 @@ fn index_defines_are_the_catalogs() {
     assert!(
         typed == wanted,
         "cbindgen.toml's after_includes must define exactly these (then run \
-         `UPDATE_HEADER=1 cargo test --test header`):\n{block}"
+         `UPDATE_HEADER=1 cargo test --release --test all header::`):\n{block}"
     );
     assert_eq!(
         text.matches("SYSCOLLECTOR_SYNC_INDEX_").count(),

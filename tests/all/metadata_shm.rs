@@ -91,6 +91,10 @@ fn write(s: &Shared) {
 
 #[test]
 fn shared_memory_file_fallback() {
+    // It changes the working directory, which every test of this binary shares.
+    if !crate::helpers::alone_in_child("metadata_shm::shared_memory_file_fallback") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     std::env::set_current_dir(dir.path()).unwrap();
 

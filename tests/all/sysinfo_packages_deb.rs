@@ -5,26 +5,13 @@
 //! `dpkg-query`, `pip list --path` and `npm ls -g` on the same tree, then on this machine.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
+use crate::helpers::{capture_logger, fixture};
 use serde_json::Value;
 use syscollector::sysinfo::{LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn capture_logger() -> (Logger, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let logger: Logger = Arc::new(move |_, msg: &str| sink.lock().unwrap().push(msg.to_string()));
-    (logger, lines)
-}
 
 fn rows_of(root: &Path, log: Logger) -> Vec<Row> {
     let mut rows = Vec::new();

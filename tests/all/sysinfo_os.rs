@@ -1,30 +1,17 @@
 //! The `dbsync_osinfo` collector on fixture trees of many distributions, on malformed
 //! release files, and on this machine.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
+use crate::helpers::{capture_logger, fixture};
 use serde_json::{json, Value};
 use syscollector::sysinfo::os::{parse_release, ReleaseFile};
 use syscollector::sysinfo::{LinuxSysInfo, SysInfo};
-use syscollector::{null_logger, Logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
+use syscollector::{null_logger, Row};
 
 fn os_row(root: &Path) -> Row {
     LinuxSysInfo::with_root(root, null_logger()).os().unwrap()
-}
-
-fn capture_logger() -> (Logger, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let logger: Logger = Arc::new(move |_, msg: &str| sink.lock().unwrap().push(msg.to_string()));
-    (logger, lines)
 }
 
 fn uname(flag: &str) -> String {

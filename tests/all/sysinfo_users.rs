@@ -5,19 +5,14 @@
 //! `id -Gn`, `passwd -S` and `who` on this machine.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use crate::helpers::fixture;
 use serde_json::{json, Value};
 use syscollector::sysinfo::users::utmp::{parse_utmp, RECORD_SIZE};
 use syscollector::sysinfo::{CollectError, LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// Rows by user name.
 fn users(root: &Path) -> BTreeMap<String, Row> {

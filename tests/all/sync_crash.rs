@@ -107,7 +107,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "child_process",
+                "sync_crash::child_process",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -4,28 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::helpers::{capture_logger, fixture};
 use serde_json::{json, Value};
 use syscollector::sysinfo::processes::{parse_btime, parse_cmdline, parse_stat};
 use syscollector::sysinfo::{CollectError, LinuxSysInfo, SysInfo};
-use syscollector::{null_logger, Logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn capture_logger() -> (Logger, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let logger: Logger = Arc::new(move |_, msg: &str| sink.lock().unwrap().push(msg.to_string()));
-    (logger, lines)
-}
+use syscollector::{null_logger, Row};
 
 /// Rows by pid.
 fn collect(provider: &LinuxSysInfo) -> BTreeMap<i64, Row> {

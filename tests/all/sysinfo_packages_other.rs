@@ -10,18 +10,13 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use crate::helpers::fixture;
 use syscollector::sysinfo::packages::{self, PackageCache};
 use syscollector::sysinfo::{LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 fn rows_of(root: &Path) -> Vec<Row> {
     let mut rows = Vec::new();

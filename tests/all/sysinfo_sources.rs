@@ -1,7 +1,7 @@
 //! The live sources of the provider, chosen by name ([`Sources`]) and run on this machine:
 //! the addresses from `getifaddrs` against `ip -j addr` and against the `/proc/net` files,
 //! the kernel facts from `uname(2)` against `uname` and `/proc/sys/kernel`. (The services
-//! from D-Bus are in tests/sysinfo_services.rs, with its private bus.)
+//! from D-Bus are in tests/all/sysinfo_services.rs, with its private bus.)
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -6,27 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
+use crate::helpers::{capture_logger, fixture};
 use serde_json::{json, Value};
 use syscollector::sysinfo::network::{ipv4_broadcast, ipv4_netmask, ipv6_netmask, ipv6_text};
 use syscollector::sysinfo::{CollectError, LinuxSysInfo, NetworkRows, SysInfo};
-use syscollector::{null_logger, Logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn capture_logger() -> (Logger, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let logger: Logger = Arc::new(move |_, msg: &str| sink.lock().unwrap().push(msg.to_string()));
-    (logger, lines)
-}
+use syscollector::{null_logger, Row};
 
 fn collect_root(root: &Path) -> NetworkRows {
     LinuxSysInfo::with_root(root, null_logger())

@@ -1,20 +1,15 @@
 //! The `dbsync_groups` collector: on the Debian 12 account tree of
-//! tests/fixtures/users-debian12 (see tests/sysinfo_users.rs for how it was made), on
+//! tests/fixtures/users-debian12 (see tests/all/sysinfo_users.rs for how it was made), on
 //! broken group files, and live against `getent group` / `getent passwd`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use crate::helpers::fixture;
 use serde_json::json;
 use syscollector::sysinfo::{CollectError, LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 fn groups(root: &Path) -> BTreeMap<String, Row> {
     let rows = LinuxSysInfo::with_root(root, null_logger())

@@ -9,19 +9,14 @@
 //! `Secure Preferences`, a home without an account). Also on broken profiles.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use crate::helpers::fixture;
 use serde_json::{json, Value};
 use syscollector::sysinfo::browser_extensions::installed_as_number;
 use syscollector::sysinfo::{LinuxSysInfo, SysInfo};
 use syscollector::{null_logger, Row};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// Rows by (browser, user, profile path, package name).
 fn extensions(root: &Path) -> BTreeMap<(String, String, String, String), Row> {

@@ -1,0 +1,53 @@
+//! The integration tests as one test crate (one binary, linked once), a module per area:
+//! - `helpers`: what several modules share (fixture paths, running a test alone in a child).
+//! - `cli`: the command-line tools (`syscollector`, `syscollector-manager`) as a user runs them.
+//! - `dbsync`: the diff engine on a real SQLite file.
+//! - `e2e`: the whole system as separate processes over a real socket (C host, agent, manager).
+//! - `exported_symbols`: the cdylib exports exactly the C ABI of `include/syscollector.h`.
+//! - `header`: the committed C header is what cbindgen makes of the code today.
+//! - `inventory`: the inventory module end to end on a system tree in a temporary directory.
+//! - `metadata_shm`: the agent metadata read from the provider's shared-memory file.
+//! - `normalizer`: the package normalizer on the agent's own `norm_config.json` rules.
+//! - `sync_crash`: crash safety of the persistent queue (a child process killed at random moments).
+//! - `sync_protocol`: the sync protocol against the in-process manager.
+//! - `sysinfo_browser_extensions`: the `dbsync_browser_extensions` collector on fixture trees.
+//! - `sysinfo_fifo`: no collector blocks on a FIFO (issue 13.1).
+//! - `sysinfo_groups`: the `dbsync_groups` collector.
+//! - `sysinfo_hardware`: the `dbsync_hwinfo` collector on fixture trees.
+//! - `sysinfo_network`: the network collectors (interfaces, protocols, addresses).
+//! - `sysinfo_os`: the `dbsync_osinfo` collector on fixture trees of many distributions.
+//! - `sysinfo_packages_deb`: the packages collector on a Debian tree.
+//! - `sysinfo_packages_other`: pacman, apk and snap rows, and the rescan cache.
+//! - `sysinfo_packages_rpm`: the rpm readers on real databases made with rpm 4.18.
+//! - `sysinfo_ports`: the `dbsync_ports` collector on captured `/proc` trees.
+//! - `sysinfo_processes`: the `dbsync_processes` collector on captured `/proc` trees.
+//! - `sysinfo_services`: the `dbsync_services` collector (systemd over D-Bus, unit files).
+//! - `sysinfo_sources`: the live sources of the provider, chosen by name, run on this machine.
+//! - `sysinfo_users`: the `dbsync_users` collector.
+
+mod helpers;
+
+mod cli;
+mod dbsync;
+mod e2e;
+mod exported_symbols;
+mod header;
+mod inventory;
+mod metadata_shm;
+mod normalizer;
+mod sync_crash;
+mod sync_protocol;
+mod sysinfo_browser_extensions;
+mod sysinfo_fifo;
+mod sysinfo_groups;
+mod sysinfo_hardware;
+mod sysinfo_network;
+mod sysinfo_os;
+mod sysinfo_packages_deb;
+mod sysinfo_packages_other;
+mod sysinfo_packages_rpm;
+mod sysinfo_ports;
+mod sysinfo_processes;
+mod sysinfo_services;
+mod sysinfo_sources;
+mod sysinfo_users;
