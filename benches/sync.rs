@@ -1,5 +1,5 @@
 //! Sync protocol throughput: persisting 100,000 differences one transaction each versus in
-//! batches (with the same crash guarantees, see tests/sync_crash.rs), and one DELTA session
+//! batches (with the same crash guarantees, see tests/all/sync_crash.rs), and one DELTA session
 //! of 100,000 DataValues to the in-process manager.
 
 use std::sync::Arc;

@@ -31,7 +31,7 @@
 //! (one pass over [`COLLECTORS`]), the data-context rule of the vulnerability detector,
 //! the command line's `--only` names ([`by_cli_name`]) and the header's
 //! `SYSCOLLECTOR_SYNC_INDEX_*` defines ([`sync_index_defines`], checked by
-//! `tests/header.rs`).
+//! `tests/all/header.rs`).
 //!
 //! Files: [`system`] (hardware, OS, hotfixes), [`network`] (interfaces, protocols,
 //! addresses, ports), [`software`] (packages, browser extensions), [`activity`]

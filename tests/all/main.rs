@@ -2,6 +2,7 @@
 //! - `helpers`: what several modules share (fixture paths, running a test alone in a child).
 //! - `cli`: the command-line tools (`syscollector`, `syscollector-manager`) as a user runs them.
 //! - `dbsync`: the diff engine on a real SQLite file.
+//! - `dropin`: in place of the C++ module: its local.db, queues and checksums taken over.
 //! - `e2e`: the whole system as separate processes over a real socket (C host, agent, manager).
 //! - `exported_symbols`: the cdylib exports exactly the C ABI of `include/syscollector.h`.
 //! - `header`: the committed C header is what cbindgen makes of the code today.
@@ -29,6 +30,7 @@ mod helpers;
 
 mod cli;
 mod dbsync;
+mod dropin;
 mod e2e;
 mod exported_symbols;
 mod header;
