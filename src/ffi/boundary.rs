@@ -5,7 +5,7 @@
 //! turns a panic into a logged error and the export's safe default; [`export`] does the
 //! same for a body that fails with an [`ExportError`], which is logged here, once, and
 //! becomes the export's C return value. The helpers read C strings without assuming they
-//! are UTF-8.
+//! are UTF-8, and [`check_difference`] rejects a difference the manager could not store.
 
 use std::ffi::{CStr, OsStr};
 use std::os::raw::c_char;
@@ -52,6 +52,9 @@ pub enum ExportError {
     EveryIndexNull,
     #[error("inventory synchronization is not initialized")]
     SyncNotInitialized,
+    /// `syscollector_persist_diff` with an id, index or document the manager cannot store.
+    #[error("{0}; the difference is not queued")]
+    BadDifference(&'static str),
     /// `syscollector_init_sync` could not set synchronisation up.
     #[error("{0}; synchronization stays disabled")]
     SyncDisabled(&'static str),
@@ -82,6 +85,22 @@ pub fn export<T>(
             default
         }
         None => default,
+    }
+}
+
+/// Checks a difference from the host before it is queued: a non-empty id and index, and a
+/// document that is a JSON object (the manager stores documents, not `null` or numbers).
+pub fn check_difference(id: &str, index: &str, data: &str) -> Result<(), ExportError> {
+    if id.is_empty() {
+        return Err(ExportError::BadDifference("empty id"));
+    }
+    if index.is_empty() {
+        return Err(ExportError::BadDifference("empty index"));
+    }
+    match serde_json::from_str::<serde_json::Value>(data) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        Ok(_) => Err(ExportError::BadDifference("data is not a JSON object")),
+        Err(_) => Err(ExportError::BadDifference("data is not valid JSON")),
     }
 }
 
@@ -135,6 +154,28 @@ mod tests {
         let v = guard("test", 7, || -> i32 { panic!("boom") });
         assert_eq!(v, 7);
         assert_eq!(guard("test", 7, || 3), 3);
+    }
+
+    #[test]
+    fn differences_need_an_id_an_index_and_a_json_object() {
+        assert!(check_difference("a", "wazuh-states-inventory-os", "{\"x\":1}").is_ok());
+        for (id, index, data) in [
+            ("", "i", "{}"),
+            ("a", "", "{}"),
+            ("a", "i", "null"),
+            ("a", "i", "[1]"),
+            ("a", "i", "\"s\""),
+            ("a", "i", "{"),
+            ("a", "i", "{} trailing"),
+        ] {
+            assert!(
+                matches!(
+                    check_difference(id, index, data),
+                    Err(ExportError::BadDifference(_))
+                ),
+                "{id:?} {index:?} {data:?}"
+            );
+        }
     }
 
     #[test]

@@ -11,14 +11,16 @@ pub mod metadata;
 pub mod mq;
 pub mod types;
 
+use std::cell::Cell;
 use std::os::raw::{c_char, c_uint, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use parking_lot::RwLock;
 
 use crate::inventory::{
-    query, Collectors, Config, Inventory, InventorySync, Operation, Sink, Stateful, SyncConfig,
+    query, Collectors, Config, Inventory, InventorySync, Operation, ScanLock, Sink, Stateful,
+    SyncConfig,
 };
 use crate::sync_protocol::Transport;
 use crate::sysinfo::LinuxSysInfo;
@@ -39,6 +41,43 @@ static GLOBAL: RwLock<Global> = parking_lot::const_rwlock(Global {
     module: None,
 });
 static RUNNING: AtomicBool = AtomicBool::new(false);
+/// The scan lock of every instance: a host's `syscollector_lock_scan_mutex` taken before a
+/// new `syscollector_init` is released by the unlock that follows it.
+static SCAN_LOCK: LazyLock<Arc<ScanLock>> = LazyLock::new(|| Arc::new(ScanLock::new()));
+
+thread_local! {
+    /// How many of the host's callbacks this thread is inside now (send, persist, log).
+    static IN_CALLBACK: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `f` (a call into one of the host's callbacks) counted in [`IN_CALLBACK`].
+fn in_callback<T>(f: impl FnOnce() -> T) -> T {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            IN_CALLBACK.with(|c| c.set(c.get().saturating_sub(1)));
+        }
+    }
+    IN_CALLBACK.with(|c| c.set(c.get() + 1));
+    let _leave = Leave;
+    f()
+}
+
+/// True (with an error logged) when `export` is called from inside one of the host's
+/// callbacks: the module may hold its database or scan lock there, and an export that
+/// needs them would wait for itself.
+fn called_from_callback(export: &str) -> bool {
+    if IN_CALLBACK.with(Cell::get) == 0 {
+        return false;
+    }
+    host_log(
+        LogLevel::Error,
+        &format!(
+            "{export} called from inside a syscollector callback; refused (the module holds its locks while it calls back)"
+        ),
+    );
+    true
+}
 
 /// Sends one line to the host's log callback (dropped when none is registered).
 pub(crate) fn host_log(level: LogLevel, msg: &str) {
@@ -48,7 +87,7 @@ pub(crate) fn host_log(level: LogLevel, msg: &str) {
         let tag = to_cstring(LOG_TAG);
         // SAFETY: the host registered this callback in syscollector_init for exactly this
         // signature; both strings live until it returns.
-        unsafe { cb(level as modules_log_level_t, msg.as_ptr(), tag.as_ptr()) };
+        in_callback(|| unsafe { cb(level as modules_log_level_t, msg.as_ptr(), tag.as_ptr()) });
     }
 }
 
@@ -67,7 +106,7 @@ impl Sink for HostSink {
         if let Some(send) = self.send {
             let s = to_cstring(event);
             // SAFETY: callback registered by the host with this signature; `s` outlives it.
-            unsafe { send(s.as_ptr().cast::<c_void>()) };
+            in_callback(|| unsafe { send(s.as_ptr().cast::<c_void>()) });
         }
     }
 
@@ -77,7 +116,7 @@ impl Sink for HostSink {
             let index = to_cstring(doc.index);
             let data = to_cstring(json);
             // SAFETY: as above; all strings outlive the call.
-            unsafe {
+            in_callback(|| unsafe {
                 persist(
                     id.as_ptr(),
                     doc.operation as Operation_t,
@@ -85,7 +124,7 @@ impl Sink for HostSink {
                     data.as_ptr().cast::<c_void>(),
                     doc.version,
                 )
-            };
+            });
         }
     }
 }
@@ -121,6 +160,9 @@ pub unsafe extern "C" fn syscollector_init(
     notify_on_first_scan: bool,
 ) {
     guard("syscollector_init", (), || {
+        if called_from_callback("syscollector_init") {
+            return;
+        }
         if RUNNING.load(Ordering::SeqCst) {
             host_log(
                 LogLevel::Error,
@@ -176,7 +218,10 @@ pub unsafe extern "C" fn syscollector_init(
             persist: persist_data_cb,
         });
         match Inventory::new(cfg, provider, sink, logger) {
-            Ok(inv) => GLOBAL.write().module = Some(Arc::new(inv)),
+            Ok(inv) => {
+                let inv = inv.with_shared_scan_lock(SCAN_LOCK.clone());
+                GLOBAL.write().module = Some(Arc::new(inv));
+            }
             Err(e) => host_log(
                 LogLevel::Error,
                 &format!("syscollector_init: cannot open the inventory database: {e}"),
@@ -210,7 +255,8 @@ pub extern "C" fn syscollector_start() {
             }
         }
         let _running = Running;
-        m.run();
+        // A stop before this start, or between two starts, does not keep it from scanning.
+        m.start();
     })
 }
 
@@ -338,6 +384,7 @@ pub unsafe extern "C" fn syscollector_persist_diff(
             return Err(ExportError::NullArgument);
         };
         let op = Operation::from_raw(operation).ok_or(ExportError::InvalidOperation(operation))?;
+        boundary::check_difference(&id, &index, &data)?;
         initialized()?.persist_diff(&id, op, &index, &data, version);
         Ok(())
     })
@@ -455,6 +502,12 @@ pub unsafe extern "C" fn syscollector_query(
                 host_log(LogLevel::Error, "syscollector_query: query is NULL");
                 return None;
             };
+            if called_from_callback("syscollector_query") {
+                return Some(query::error_response(
+                    query::MQ_ERR_INTERNAL,
+                    "Syscollector queries cannot run from inside a syscollector callback",
+                ));
+            }
             let Ok(q) = std::str::from_utf8(q) else {
                 return Some(
                     query::QueryError::InvalidJson("the query is not UTF-8".into()).response(),
@@ -485,8 +538,17 @@ pub unsafe extern "C" fn syscollector_query(
 #[no_mangle]
 pub extern "C" fn syscollector_lock_scan_mutex() {
     guard("syscollector_lock_scan_mutex", (), || {
-        if let Some(m) = module() {
-            m.lock_scan();
+        if called_from_callback("syscollector_lock_scan_mutex") {
+            return;
+        }
+        // Logs and refuses a second lock from the thread that holds it.
+        match module() {
+            Some(m) => {
+                m.lock_scan();
+            }
+            None => {
+                let _ = SCAN_LOCK.lock_host();
+            }
         }
     })
 }
@@ -494,9 +556,10 @@ pub extern "C" fn syscollector_lock_scan_mutex() {
 /// Lets scans run again after `syscollector_lock_scan_mutex`.
 #[no_mangle]
 pub extern "C" fn syscollector_unlock_scan_mutex() {
-    guard("syscollector_unlock_scan_mutex", (), || {
-        if let Some(m) = module() {
-            m.unlock_scan();
+    guard("syscollector_unlock_scan_mutex", (), || match module() {
+        Some(m) => m.unlock_scan(),
+        None => {
+            let _ = SCAN_LOCK.unlock_host();
         }
     })
 }

@@ -1,11 +1,14 @@
-//! The module's lifecycle: stop, pause and resume, the host's scan lock, and the count of
-//! running scans and syncs that a pause waits for.
+//! The module's lifecycle: stop (and its reset for a new start), pause and resume, the scan
+//! lock shared by scans and the host (which refuses a second lock from the thread holding
+//! it), and the count of running scans and syncs that a pause waits for.
 //!
 //! Nothing here knows what a scan or a sync does; [`Inventory`](super::Inventory) asks
 //! this state whether it may run one, registers it while it runs, and sleeps on it between
 //! two.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -17,13 +20,136 @@ const PAUSE_POLL: Duration = Duration::from_millis(200);
 /// How long a scan waits for the host's scan lock before it checks for a stop again.
 const SCAN_LOCK_POLL: Duration = Duration::from_millis(100);
 
+/// Who holds the scan lock: the thread running a scan, the thread that took the host's
+/// lock. At most one of them at a time.
+#[derive(Debug, Default)]
+struct Holders {
+    scan: Option<ThreadId>,
+    host: Option<ThreadId>,
+}
+
+/// The lock between scans and the host's synchronisation (`syscollector_lock_scan_mutex`).
+///
+/// Unlike a plain mutex it knows which thread holds it, so a second lock from the thread
+/// that already holds it (the host's own, or a scan's callback asking for it) is refused
+/// instead of deadlocking, and it is shared between module instances: the C ABI gives
+/// every `syscollector_init` the same one, so an unlock after a re-init still releases a
+/// thread that waits in a lock taken before it.
+#[derive(Debug, Default)]
+pub struct ScanLock {
+    holders: Mutex<Holders>,
+    changed: Condvar,
+}
+
+/// What the host's lock did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostLock {
+    /// The host holds the lock now.
+    Locked,
+    /// The calling thread already holds the host's lock; nothing changed.
+    AlreadyHeld,
+    /// The calling thread is running a scan (a callback of that scan asked); nothing
+    /// changed.
+    HeldByThisScan,
+}
+
+/// Whether the host's unlock matched a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlock {
+    Released,
+    NotLocked,
+}
+
+/// Holds the scan lock for one scan; releases it however the scan ends.
+struct ScanHold<'a>(&'a ScanLock);
+
+impl Drop for ScanHold<'_> {
+    fn drop(&mut self) {
+        self.0.holders.lock().scan = None;
+        self.0.changed.notify_all();
+    }
+}
+
+impl ScanLock {
+    pub fn new() -> ScanLock {
+        ScanLock::default()
+    }
+
+    /// The host's lock: waits for a running scan or another thread's host lock, then holds
+    /// scans back until [`unlock_host`](Self::unlock_host). Never waits on the calling
+    /// thread itself.
+    pub fn lock_host(&self) -> HostLock {
+        let me = std::thread::current().id();
+        let mut h = self.holders.lock();
+        loop {
+            if h.host == Some(me) {
+                return HostLock::AlreadyHeld;
+            }
+            if h.scan == Some(me) {
+                return HostLock::HeldByThisScan;
+            }
+            if h.host.is_none() && h.scan.is_none() {
+                h.host = Some(me);
+                return HostLock::Locked;
+            }
+            self.changed.wait(&mut h);
+        }
+    }
+
+    /// Releases the host's lock (whichever thread took it); does nothing when not held.
+    pub fn unlock_host(&self) -> Unlock {
+        let released = self.holders.lock().host.take().is_some();
+        if released {
+            self.changed.notify_all();
+            Unlock::Released
+        } else {
+            Unlock::NotLocked
+        }
+    }
+
+    /// True while the host holds the lock.
+    pub fn is_host_locked(&self) -> bool {
+        self.holders.lock().host.is_some()
+    }
+
+    /// Runs `f` holding the lock for a scan, waiting while anyone else holds it but not
+    /// past `stopping` answering true (`None` then).
+    fn with_scan<T>(&self, stopping: impl Fn() -> bool, f: impl FnOnce() -> T) -> Option<T> {
+        let me = std::thread::current().id();
+        {
+            let mut h = self.holders.lock();
+            loop {
+                if stopping() {
+                    return None;
+                }
+                if h.host.is_none() && h.scan.is_none() {
+                    h.scan = Some(me);
+                    break;
+                }
+                wait_until(
+                    &self.changed,
+                    &mut h,
+                    Instant::now() + SCAN_LOCK_POLL,
+                    |h| h.host.is_none() && h.scan.is_none(),
+                );
+            }
+        }
+        let _hold = ScanHold(self);
+        Some(f())
+    }
+
+    /// Wakes scans waiting for the lock (they re-check for a stop).
+    fn wake(&self) {
+        self.changed.notify_all();
+    }
+}
+
 /// Stop, pause, scan lock and busy count.
 #[derive(Default)]
 pub struct Lifecycle {
     stop: StopSignal,
     paused: AtomicBool,
-    scan_mutex: Mutex<()>,
-    externally_locked: AtomicBool,
+    scan_lock: Arc<ScanLock>,
     /// Scans and syncs running now; a pause waits until it is 0.
     busy: Mutex<u32>,
     idle: Condvar,
@@ -41,27 +167,36 @@ impl Drop for Busy<'_> {
     }
 }
 
-/// Whether the host's unlock matched a lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unlock {
-    Released,
-    NotLocked,
-}
-
 impl Lifecycle {
     pub fn new() -> Lifecycle {
         Lifecycle::default()
     }
 
-    /// True once [`stop`](Self::stop) was called.
+    /// A lifecycle whose scan lock is `lock` (shared with other instances).
+    pub fn with_scan_lock_shared(lock: Arc<ScanLock>) -> Lifecycle {
+        Lifecycle {
+            scan_lock: lock,
+            ..Lifecycle::default()
+        }
+    }
+
+    /// True once [`stop`](Self::stop) was called (and not [`reset_stop`](Self::reset_stop)).
     pub fn is_stopping(&self) -> bool {
         self.stop.is_stopped()
     }
 
-    /// Wakes every sleeper and pause waiter for good.
+    /// Wakes every sleeper and pause waiter; they stay awake until
+    /// [`reset_stop`](Self::reset_stop).
     pub fn stop(&self) {
         self.stop.stop();
         self.idle.notify_all();
+        self.scan_lock.wake();
+    }
+
+    /// Clears a stop so that the module can run again (the reference clears its stop flag
+    /// when it starts).
+    pub fn reset_stop(&self) {
+        self.stop.reset();
     }
 
     /// Sleeps until `deadline` or a stop; true when stopped.
@@ -106,34 +241,18 @@ impl Lifecycle {
     /// Runs `f` holding the scan lock, waiting while the host holds it but not past a
     /// stop (`None` then).
     pub fn with_scan_lock<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
-        loop {
-            if self.is_stopping() {
-                return None;
-            }
-            if let Some(_guard) = self.scan_mutex.try_lock_for(SCAN_LOCK_POLL) {
-                return Some(f());
-            }
-        }
+        self.scan_lock.with_scan(|| self.is_stopping(), f)
     }
 
     /// The host's lock: blocks scans until [`unlock_scan`](Self::unlock_scan); waits for a
-    /// running scan.
-    pub fn lock_scan(&self) {
-        let guard = self.scan_mutex.lock();
-        std::mem::forget(guard);
-        self.externally_locked.store(true, Ordering::SeqCst);
+    /// running scan. Refused (see [`HostLock`]) when the calling thread already holds it.
+    pub fn lock_scan(&self) -> HostLock {
+        self.scan_lock.lock_host()
     }
 
     /// Releases the lock taken by [`lock_scan`](Self::lock_scan); does nothing otherwise.
     pub fn unlock_scan(&self) -> Unlock {
-        if self.externally_locked.swap(false, Ordering::SeqCst) {
-            // SAFETY: the flag was set by `lock_scan`, which forgot its guard, so the mutex
-            // is locked and owned by the host's lock/unlock pair; we release it once.
-            unsafe { self.scan_mutex.force_unlock() };
-            Unlock::Released
-        } else {
-            Unlock::NotLocked
-        }
+        self.scan_lock.unlock_host()
     }
 }
 
@@ -188,5 +307,48 @@ mod tests {
         l.stop();
         assert_eq!(scanner.join().unwrap(), None);
         assert_eq!(l.unlock_scan(), Unlock::Released);
+    }
+
+    #[test]
+    fn a_second_lock_from_the_same_thread_is_refused_not_a_deadlock() {
+        let l = Lifecycle::new();
+        assert_eq!(l.lock_scan(), HostLock::Locked);
+        assert_eq!(l.lock_scan(), HostLock::AlreadyHeld);
+        assert_eq!(l.unlock_scan(), Unlock::Released);
+        assert_eq!(l.unlock_scan(), Unlock::NotLocked);
+        // A scan's own thread (a callback of the scan) asking for the host's lock.
+        assert_eq!(
+            l.with_scan_lock(|| l.lock_scan()),
+            Some(HostLock::HeldByThisScan)
+        );
+        assert_eq!(l.unlock_scan(), Unlock::NotLocked);
+    }
+
+    #[test]
+    fn a_lock_shared_by_two_lifecycles_is_released_through_either() {
+        let shared = Arc::new(ScanLock::new());
+        let old = Arc::new(Lifecycle::with_scan_lock_shared(shared.clone()));
+        let new = Lifecycle::with_scan_lock_shared(shared);
+        assert_eq!(old.lock_scan(), HostLock::Locked);
+        let waiter = {
+            let old = old.clone();
+            std::thread::spawn(move || old.lock_scan())
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiter.is_finished());
+        assert_eq!(new.unlock_scan(), Unlock::Released);
+        assert_eq!(waiter.join().unwrap(), HostLock::Locked);
+        assert_eq!(new.unlock_scan(), Unlock::Released);
+    }
+
+    #[test]
+    fn a_stop_is_cleared_by_reset_stop() {
+        let l = Lifecycle::new();
+        l.stop();
+        assert!(l.is_stopping());
+        assert_eq!(l.with_scan_lock(|| 1), None);
+        l.reset_stop();
+        assert!(!l.is_stopping());
+        assert_eq!(l.with_scan_lock(|| 1), Some(1));
     }
 }

@@ -28,7 +28,8 @@ use crate::dbsync::{DbError, DbSync};
 use crate::sysinfo::SysInfo;
 use crate::{LogLevel, Logger};
 pub use events::{Operation, Stateful};
-use lifecycle::{Lifecycle, Unlock};
+pub use lifecycle::ScanLock;
+use lifecycle::{HostLock, Lifecycle, Unlock};
 use scan::Scanner;
 pub use scan::{ScanError, ScanReport, TableReport};
 pub use sync::{InventorySync, SyncConfig};
@@ -129,6 +130,13 @@ impl Inventory {
         })
     }
 
+    /// Shares `lock` as the scan lock (the C ABI gives every instance the same one, so a
+    /// host's lock outlives a re-init). Call before the module runs.
+    pub fn with_shared_scan_lock(mut self, lock: Arc<ScanLock>) -> Inventory {
+        self.lifecycle = Lifecycle::with_scan_lock_shared(lock);
+        self
+    }
+
     /// The configuration the module runs with.
     pub fn config(&self) -> &Config {
         &self.cfg
@@ -186,6 +194,14 @@ impl Inventory {
             self.scan_when_unlocked();
         }
         // "Module finished." is the host's line (wm_syscollector logs it when this returns).
+    }
+
+    /// As the reference's `start`: clears an earlier [`stop`](Self::stop) (a stop before a
+    /// start, or between two starts, must not keep the module from scanning), then
+    /// [`run`](Self::run)s.
+    pub fn start(&self) {
+        self.lifecycle.reset_stop();
+        self.run();
     }
 
     /// Takes the scan lock (waiting while the host holds it, but not past a stop) and scans.
@@ -261,8 +277,27 @@ impl Inventory {
     }
 
     /// Blocks scans until [`unlock_scan`](Self::unlock_scan); waits for a running scan.
-    pub fn lock_scan(&self) {
-        self.lifecycle.lock_scan();
+    /// A second lock from the thread that holds it (the host's, or a callback of the scan
+    /// running in this thread) is refused with an error log instead of deadlocking; true
+    /// when the caller holds the lock now because of this call.
+    pub fn lock_scan(&self) -> bool {
+        match self.lifecycle.lock_scan() {
+            HostLock::Locked => true,
+            HostLock::AlreadyHeld => {
+                self.log(
+                    LogLevel::Error,
+                    "syscollector_lock_scan_mutex called twice by the same thread without an unlock; the second lock is ignored",
+                );
+                false
+            }
+            HostLock::HeldByThisScan => {
+                self.log(
+                    LogLevel::Error,
+                    "syscollector_lock_scan_mutex called from inside a callback of a running scan; ignored (it would wait for itself)",
+                );
+                false
+            }
+        }
     }
 
     /// Releases the lock taken by [`lock_scan`](Self::lock_scan); does nothing otherwise.

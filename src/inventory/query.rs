@@ -23,6 +23,22 @@ pub const MQ_ERR_INTERNAL: i64 = 98;
 /// An unexpected failure (a panic) while answering.
 pub const MQ_ERR_EXCEPTION: i64 = 99;
 
+/// The most of a host's text (a command, a query) that an answer or a log line repeats.
+pub const ECHO_LIMIT: usize = 256;
+
+/// `text` as an answer or a log line repeats it: at most [`ECHO_LIMIT`] bytes (cut at a
+/// character boundary), followed by `…` when cut.
+pub fn echo(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= ECHO_LIMIT {
+        return text.into();
+    }
+    let mut end = ECHO_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end]).into()
+}
+
 /// An answer with only `error` and `message`.
 pub fn error_response(code: i64, message: &str) -> String {
     json!({"error": code, "message": message}).to_string()
@@ -99,7 +115,7 @@ fn run(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> Result<Va
             inv.log(level, msg);
         }
     };
-    log(LogLevel::Debug, &format!("Received query: {query}"));
+    log(LogLevel::Debug, &format!("Received query: {}", echo(query)));
     let parsed: Value = match serde_json::from_str(query) {
         Ok(v) => v,
         Err(e) => {
@@ -112,7 +128,10 @@ fn run(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> Result<Va
         .and_then(Value::as_str)
         .ok_or(QueryError::InvalidParams)?;
     let params = parsed.get("parameters").cloned().unwrap_or(Value::Null);
-    log(LogLevel::Debug, &format!("Executing command: {command}"));
+    log(
+        LogLevel::Debug,
+        &format!("Executing command: {}", echo(command)),
+    );
 
     let module_action = |action: &str| json!({"module": "syscollector", "action": action});
     let inv = inv.ok_or(QueryError::NotInitialized)?;
@@ -189,8 +208,8 @@ fn run(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> Result<Va
             }
         }
         other => json!({"error": MQ_ERR_UNKNOWN_COMMAND,
-                        "message": format!("Unknown Syscollector command: {other}"),
-                        "data": {"command": other}}),
+                        "message": format!("Unknown Syscollector command: {}", echo(other)),
+                        "data": {"command": echo(other)}}),
     };
     Ok(response)
 }

@@ -1,6 +1,6 @@
 //! Crash safety of the persistent queue: a child process persists and synchronises
-//! without pause and is killed with SIGKILL at random moments, 50 times over the same
-//! queue. After each kill the queue must hold every unacknowledged difference exactly once
+//! without pause and is killed with SIGKILL at random moments, `SYSCOLLECTOR_CRASH_KILLS`
+//! times (default 50; CI sets 200) over the same queue. After each kill the queue must hold every unacknowledged difference exactly once
 //! (a batch and a session's clean-up are all-or-nothing), and the next session must deliver
 //! exactly what it holds.
 
@@ -19,6 +19,17 @@ use syscollector::sync_protocol::{
 };
 
 const BATCH: u64 = 20;
+/// Kills when `SYSCOLLECTOR_CRASH_KILLS` is unset or not a positive number.
+const DEFAULT_KILLS: u32 = 50;
+
+/// The number of kills: `SYSCOLLECTOR_CRASH_KILLS`, or [`DEFAULT_KILLS`].
+fn kills() -> u32 {
+    std::env::var("SYSCOLLECTOR_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_KILLS)
+}
 const INDEX: &str = "wazuh-states-inventory-processes";
 
 fn protocol(queue: &Path) -> (Arc<SyncProtocol>, Loopback) {
@@ -103,7 +114,8 @@ fn sigkill_at_random_moments_loses_nothing() {
     let mut next_id = 0u64;
     let mut delivered_total = 0usize;
     let mut killed_in_session = 0;
-    for kill in 0..50 {
+    let kills = kills();
+    for kill in 0..kills {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
@@ -189,7 +201,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         next_id = persisted + BATCH;
     }
     eprintln!(
-        "50 kills, {killed_in_session} during a session, {delivered_total} differences recovered and delivered"
+        "{kills} kills, {killed_in_session} during a session, {delivered_total} differences recovered and delivered"
     );
     assert!(delivered_total > 0);
     assert!(
