@@ -5,6 +5,7 @@
 //! - `dropin`: in place of the C++ module: its local.db, queues and checksums taken over.
 //! - `e2e`: the whole system as separate processes over a real socket (C host, agent, manager).
 //! - `exported_symbols`: the cdylib exports exactly the C ABI of `include/syscollector.h`.
+//! - `ffi_host`: the C ABI driven as a hostile host would (re-init, double lock, reentrant query).
 //! - `header`: the committed C header is what cbindgen makes of the code today.
 //! - `inventory`: the inventory module end to end on a system tree in a temporary directory.
 //! - `metadata_shm`: the agent metadata read from the provider's shared-memory file.
@@ -33,6 +34,7 @@ mod dbsync;
 mod dropin;
 mod e2e;
 mod exported_symbols;
+mod ffi_host;
 mod header;
 mod inventory;
 mod metadata_shm;
