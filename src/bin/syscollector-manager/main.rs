@@ -12,6 +12,8 @@
 //! keeps their documents in a SQLite store; the other commands read that store and never
 //! create one. Exit status 0 success, 1 the job failed, 2 bad usage.
 
+#[path = "../common/man.rs"]
+mod man;
 #[path = "../common/view.rs"]
 mod view;
 
@@ -402,25 +404,10 @@ fn man(a: ManArgs) -> Result<(), Failure> {
     let Some(dir) = a.out_dir else {
         return emit(|out| clap_mangen::Man::new(cmd).render(out));
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::Usage(format!("cannot create {}: {e}", dir.display())))?;
-    let write = |name: String, cmd: clap::Command| -> Result<(), Failure> {
-        let path = dir.join(format!("{name}.1"));
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(cmd.name(name.clone()))
-            .render(&mut buf)
-            .and_then(|()| std::fs::write(&path, buf))
-            .map_err(|e| Failure::Job(format!("cannot write {}: {e}", path.display())))?;
-        println!("{}", path.display());
-        Ok(())
-    };
-    for sub in cmd.get_subcommands() {
-        write(
-            format!("syscollector-manager-{}", sub.get_name()),
-            sub.clone(),
-        )?;
-    }
-    write("syscollector-manager".into(), cmd)
+    man::write_pages(cmd, "syscollector-manager", &dir).map_err(|e| match e {
+        man::ManError::Directory(m) => Failure::Usage(m),
+        man::ManError::Page(m) => Failure::Job(m),
+    })
 }
 
 fn main() -> ExitCode {

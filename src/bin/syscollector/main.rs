@@ -14,6 +14,8 @@
 mod args;
 mod console;
 mod export;
+#[path = "../common/man.rs"]
+mod man;
 mod metadata;
 mod run;
 mod scan;
@@ -86,20 +88,8 @@ fn man(a: args::ManArgs) -> Result<(), Failure> {
             _ => Ok(()),
         };
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::Usage(format!("cannot create {}: {e}", dir.display())))?;
-    let write = |name: String, cmd: clap::Command| -> Result<(), Failure> {
-        let path = dir.join(format!("{name}.1"));
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(cmd.name(name.clone()))
-            .render(&mut buf)
-            .and_then(|()| std::fs::write(&path, buf))
-            .map_err(|e| Failure::Job(format!("cannot write {}: {e}", path.display())))?;
-        println!("{}", path.display());
-        Ok(())
-    };
-    for sub in cmd.get_subcommands() {
-        write(format!("syscollector-{}", sub.get_name()), sub.clone())?;
-    }
-    write("syscollector".into(), cmd)
+    man::write_pages(cmd, "syscollector", &dir).map_err(|e| match e {
+        man::ManError::Directory(m) => Failure::Usage(m),
+        man::ManError::Page(m) => Failure::Job(m),
+    })
 }
