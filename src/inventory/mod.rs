@@ -162,7 +162,6 @@ impl Inventory {
         } else {
             self.cfg.interval
         };
-        self.log(LogLevel::Info, "Module started.");
         if let Some(sync) = self.sync() {
             sync.reset();
         }
@@ -177,6 +176,8 @@ impl Inventory {
                 "Vulnerability Detector synchronization is disabled. No packages or OS scanning is enabled in the configuration.",
             );
         }
+        // As the reference: its scan loop says so, after the data clean and the checks.
+        self.log(LogLevel::Info, "Module started.");
         if self.cfg.scan_on_start && !self.is_stopping() {
             self.scan_when_unlocked();
         }

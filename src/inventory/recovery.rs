@@ -16,6 +16,25 @@ use crate::sync_protocol::{ItemOperation, SyncOption};
 use crate::LogLevel;
 
 pub use crate::catalog::VULNERABILITIES_INDEX;
+/// The tables in the order the reference looks for disabled collectors' data (its
+/// `checkDisabledCollectorsIndicesWithData`), which is the order of its log line and of its
+/// DataClean message. Every table of the catalog is here (see the test below).
+const DATA_CLEAN_ORDER: [&str; 13] = [
+    "dbsync_hwinfo",
+    "dbsync_osinfo",
+    "dbsync_packages",
+    "dbsync_hotfixes",
+    "dbsync_processes",
+    "dbsync_ports",
+    "dbsync_users",
+    "dbsync_groups",
+    "dbsync_services",
+    "dbsync_browser_extensions",
+    "dbsync_network_iface",
+    "dbsync_network_protocol",
+    "dbsync_network_address",
+];
+
 /// Pause between two DataClean attempts for disabled collectors.
 const DATA_CLEAN_RETRY_WAIT: Duration = Duration::from_secs(60);
 
@@ -94,12 +113,14 @@ impl Inventory {
         self.notify_data_clean(indices).is_ok()
     }
 
-    /// Indices of disabled collectors whose tables still hold rows.
+    /// Indices of disabled collectors whose tables still hold rows, in the reference's
+    /// order ([`DATA_CLEAN_ORDER`]), the vulnerabilities index after the first table the
+    /// vulnerability detector reads.
     pub fn disabled_indices_with_data(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut vd_added = false;
         self.with_db(|db| {
-            for t in TABLES {
+            for t in DATA_CLEAN_ORDER.iter().filter_map(|name| catalog::table(name)) {
                 if self.cfg.collectors.enabled(t) || db.count(t).unwrap_or(0) == 0 {
                     continue;
                 }
@@ -456,5 +477,19 @@ impl Inventory {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_clean_order_names_every_table_once() {
+        let mut listed: Vec<&str> = DATA_CLEAN_ORDER.to_vec();
+        listed.sort_unstable();
+        let mut all: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+        all.sort_unstable();
+        assert_eq!(listed, all);
     }
 }

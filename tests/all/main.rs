@@ -3,6 +3,7 @@
 //! - `cli`: the command-line tools (`syscollector`, `syscollector-manager`) as a user runs them.
 //! - `dbsync`: the diff engine on a real SQLite file.
 //! - `dropin`: in place of the C++ module: its local.db, queues and checksums taken over.
+//! - `dropin_logs`: the log lines of a full cycle and of the scans, as the reference writes them.
 //! - `e2e`: the whole system as separate processes over a real socket (C host, agent, manager).
 //! - `exported_symbols`: the cdylib exports exactly the C ABI of `include/syscollector.h`.
 //! - `ffi_host`: the C ABI driven as a hostile host would (re-init, double lock, reentrant query).
@@ -32,6 +33,7 @@ mod helpers;
 mod cli;
 mod dbsync;
 mod dropin;
+mod dropin_logs;
 mod e2e;
 mod exported_symbols;
 mod ffi_host;

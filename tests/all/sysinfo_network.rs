@@ -1,8 +1,10 @@
 //! The network collector (`dbsync_network_iface`, `_protocol`, `_address`) on trees
 //! captured from this machine and from a network namespace built with iproute2 (each
 //! with the `ip -j addr` output taken at the same moment), on DHCP configurations of
-//! ifupdown, network-scripts, NetworkManager and systemd-networkd, on broken files, and
-//! live against `ip -j addr` / `ip -j route`.
+//! ifupdown, network-scripts, NetworkManager and systemd-networkd (read exactly as the
+//! reference reads them, the last two not at all), on broken files, and live against
+//! `ip -j addr` / `ip -j route`. Expected values are the reference's (v5.0.0-alpha0):
+//! what it would store on the machine a tree was captured from.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -102,10 +104,46 @@ fn address_set(rows: &NetworkRows) -> BTreeSet<AddressKey> {
         .collect()
 }
 
-/// What getifaddrs reports for the addresses of `ip -j addr`: as [`ip_addresses`], except
-/// that an IPv4 address of a link with neither a broadcast nor a point-to-point flag (lo)
-/// has itself as its broadcast address (glibc fills the field so), as the reference reports.
+/// What glibc's getifaddrs reports for the addresses of `ip -j addr`, and so what the
+/// reference stores: as [`ip_addresses`], except that an IPv4 address without a broadcast
+/// (or peer) has itself as its broadcast address (glibc fills the field with the kernel's
+/// IFA_ADDRESS then): 127.0.0.1 for lo.
 fn getifaddrs_view(ip_json: &Value) -> BTreeSet<AddressKey> {
+    let mut set = BTreeSet::new();
+    for link in ip_json.as_array().unwrap() {
+        let name = link["ifname"].as_str().unwrap();
+        for info in link["addr_info"].as_array().unwrap() {
+            let local = info["local"].as_str().unwrap();
+            let prefix = info["prefixlen"].as_u64().unwrap() as u8;
+            match info["family"].as_str().unwrap() {
+                "inet" => {
+                    let broadcast = info["broadcast"]
+                        .as_str()
+                        .or(info["address"].as_str())
+                        .unwrap_or(local);
+                    set.insert((
+                        name.into(),
+                        0,
+                        local.into(),
+                        ipv4_netmask(prefix).to_string(),
+                        broadcast.into(),
+                    ));
+                }
+                "inet6" => {
+                    let netmask = ipv6_text(&ipv6_netmask(prefix));
+                    set.insert((name.into(), 1, local.into(), netmask, String::new()));
+                }
+                other => panic!("family {other}"),
+            }
+        }
+    }
+    set
+}
+
+/// What the collector can tell from files for the addresses of `ip -j addr`: as
+/// [`ip_addresses`], except that an IPv4 address of a link with neither a broadcast nor a
+/// point-to-point flag (lo) has itself as its broadcast address.
+fn files_view(ip_json: &Value) -> BTreeSet<AddressKey> {
     let plain: BTreeSet<String> = ip_json
         .as_array()
         .unwrap()
@@ -227,8 +265,9 @@ fn captured_machine_tree() {
         [
             json!({"interface_name": "eth0", "network_type": "ipv4",
                    "network_gateway": "192.0.2.1", "network_dhcp": 0, "network_metric": "0"}),
+            // The reference's IPv6 row: the interface's (IPv4) gateway, no metric.
             json!({"interface_name": "eth0", "network_type": "ipv6",
-                   "network_gateway": "fd00::1", "network_dhcp": 0, "network_metric": "1024"}),
+                   "network_gateway": "192.0.2.1", "network_dhcp": 0, "network_metric": ""}),
             json!({"interface_name": "lo", "network_type": "ipv4",
                    "network_gateway": " ", "network_dhcp": 0, "network_metric": ""}),
             json!({"interface_name": "lo", "network_type": "ipv6",
@@ -247,8 +286,18 @@ fn captured_machine_tree() {
         .collect::<BTreeMap<_, _>>()
     );
 
+    // The addresses the reference reads from getifaddrs on that machine: lo's broadcast
+    // is 127.0.0.1, not 127.255.255.255.
     let ip_json = read_json(&root.join("ip-addr.json"));
-    assert_eq!(address_set(&rows), ip_addresses(&ip_json));
+    let expected = getifaddrs_view(&ip_json);
+    assert!(expected.contains(&(
+        "lo".into(),
+        0,
+        "127.0.0.1".into(),
+        "255.0.0.0".into(),
+        "127.0.0.1".into()
+    )));
+    assert_eq!(address_set(&rows), expected);
     assert_links_match_ip(&rows, &ip_json);
 }
 
@@ -269,8 +318,11 @@ fn captured_namespace_tree() {
     let protos = protocols(&rows);
     assert_eq!(protos["tap0|ipv4"]["network_gateway"], "10.20.30.1");
     assert_eq!(protos["tap0|ipv4"]["network_metric"], "100");
-    assert_eq!(protos["tap0|ipv6"]["network_gateway"], "2001:db8:1::1");
-    assert_eq!(protos["tap0|ipv6"]["network_metric"], "512");
+    // The IPv6 row has the interface's gateway from the IPv4 routes (the tree's IPv6
+    // default route through 2001:db8:1::1 is not read, as by the reference) and no metric.
+    assert_eq!(protos["tap0|ipv6"]["network_gateway"], "10.20.30.1");
+    assert_eq!(protos["tap0|ipv6"]["network_metric"], "");
+    assert_eq!(protos["lo|ipv6"]["network_gateway"], " ");
     assert_eq!(
         protos.keys().collect::<Vec<_>>(),
         ["lo|ipv4", "lo|ipv6", "tap0|ipv4", "tap0|ipv6"]
@@ -280,7 +332,7 @@ fn captured_namespace_tree() {
     // point-to-point address of tun0: its only route is the peer's, so no file tells
     // its interface (the live collector reads it from getifaddrs).
     let ip_json = read_json(&root.join("ip-addr.json"));
-    let mut expected = ip_addresses(&ip_json);
+    let mut expected = getifaddrs_view(&ip_json);
     let p2p = expected
         .iter()
         .find(|a| a.0 == "tun0")
@@ -316,16 +368,33 @@ fn flags(list: &[(&str, i64)]) -> BTreeMap<String, i64> {
 
 #[test]
 fn dhcp_from_debian_ifupdown() {
+    // Debian 12's /etc/network/interfaces holds only `source /etc/network/interfaces.d/*`:
+    // the reference reads no sourced file and finds no stanza, 0 everywhere.
     let root = overlay(&["net-debian12", "net-ifupdown"]);
-    // eth0: inet dhcp, inet6 static; lo: inet loopback (1, as the agent maps unknown
-    // methods), no inet6 stanza.
+    assert_eq!(
+        dhcp_flags(root.path()),
+        flags(&[
+            ("eth0|ipv4", 0),
+            ("eth0|ipv6", 0),
+            ("lo|ipv4", 0),
+            ("lo|ipv6", 0)
+        ])
+    );
+    // The same stanzas in the main file: the first stanza of an interface decides, and
+    // gives 1 to the other family (eth0: inet dhcp, then inet6 static; lo: inet
+    // loopback, which maps to 1).
+    let setup = std::fs::read_to_string(
+        fixture("net-ifupdown").join("etc/network/interfaces.d/setup"),
+    )
+    .unwrap();
+    write(root.path(), "etc/network/interfaces", &setup);
     assert_eq!(
         dhcp_flags(root.path()),
         flags(&[
             ("eth0|ipv4", 1),
-            ("eth0|ipv6", 0),
+            ("eth0|ipv6", 1),
             ("lo|ipv4", 1),
-            ("lo|ipv6", 0)
+            ("lo|ipv6", 1)
         ])
     );
 }
@@ -336,8 +405,21 @@ fn dhcp_from_ifupdown_main_file_only() {
     write(
         root.path(),
         "etc/network/interfaces",
-        "auto eth0\niface eth0 inet static\n  address 192.0.2.2/24\n\
-         iface eth0 inet6 dhcp\n",
+        "auto eth0\niface eth0 inet6 dhcp\niface eth0 inet static\n  address 192.0.2.2/24\n",
+    );
+    assert_eq!(
+        dhcp_flags(root.path()),
+        flags(&[
+            ("eth0|ipv4", 1),
+            ("eth0|ipv6", 1),
+            ("lo|ipv4", 0),
+            ("lo|ipv6", 0)
+        ])
+    );
+    write(
+        root.path(),
+        "etc/network/interfaces",
+        "iface eth0 inet manual\n\tiface lo inet6 dhcp\niface  lo inet dhcp\n",
     );
     assert_eq!(
         dhcp_flags(root.path()),
@@ -348,31 +430,17 @@ fn dhcp_from_ifupdown_main_file_only() {
             ("lo|ipv6", 0)
         ])
     );
-    // source-directory reads only run-parts style names.
+    // A non-empty ifupdown file hides the ifcfg files, even without a stanza.
     write(
         root.path(),
-        "etc/network/interfaces",
-        "source-directory interfaces.d\n",
+        "etc/sysconfig/network-scripts/ifcfg-eth0",
+        "BOOTPROTO=dhcp\nDHCPV6C=yes\n",
     );
-    write(
-        root.path(),
-        "etc/network/interfaces.d/eth0.cfg",
-        "iface eth0 inet dhcp\n",
-    );
-    write(
-        root.path(),
-        "etc/network/interfaces.d/lo",
-        "iface lo inet6 dhcp\n",
-    );
-    assert_eq!(
-        dhcp_flags(root.path()),
-        flags(&[
-            ("eth0|ipv4", 0),
-            ("eth0|ipv6", 0),
-            ("lo|ipv4", 0),
-            ("lo|ipv6", 1)
-        ])
-    );
+    write(root.path(), "etc/network/interfaces", "# nothing\n");
+    assert_eq!(dhcp_flags(root.path())["eth0|ipv4"], 0);
+    write(root.path(), "etc/network/interfaces", "");
+    assert_eq!(dhcp_flags(root.path())["eth0|ipv4"], 1);
+    assert_eq!(dhcp_flags(root.path())["eth0|ipv6"], 1);
 }
 
 #[test]
@@ -393,11 +461,20 @@ fn dhcp_from_rhel_network_scripts() {
         "etc/sysconfig/network-scripts/ifcfg-lo",
         "DEVICE=lo\nBOOTPROTO=none\nDHCPV6C=yes\n",
     );
+    assert_eq!(dhcp_flags(root.path())["lo|ipv4"], 0);
     assert_eq!(dhcp_flags(root.path())["lo|ipv6"], 1);
+    // Values as written: a quoted one is not in the agent's table (1).
+    write(
+        root.path(),
+        "etc/sysconfig/network-scripts/ifcfg-lo",
+        "BOOTPROTO=\"none\"\n",
+    );
+    assert_eq!(dhcp_flags(root.path())["lo|ipv4"], 1);
 }
 
 #[test]
 fn dhcp_from_suse_sysconfig() {
+    // ifcfg-eth0: BOOTPROTO='dhcp' (quoted: 1 as any unknown value); ifcfg-lo: static.
     let root = overlay(&["net-debian12", "net-suse"]);
     assert_eq!(
         dhcp_flags(root.path()),
@@ -408,62 +485,41 @@ fn dhcp_from_suse_sysconfig() {
             ("lo|ipv6", 0)
         ])
     );
+    write(
+        root.path(),
+        "etc/sysconfig/network/ifcfg-lo",
+        "BOOTPROTO='static'\n",
+    );
+    assert_eq!(dhcp_flags(root.path())["lo|ipv4"], 1);
+    // An empty Red Hat file lets the SUSE one speak; a non-empty one hides it.
+    write(root.path(), "etc/sysconfig/network-scripts/ifcfg-lo", "");
+    assert_eq!(dhcp_flags(root.path())["lo|ipv4"], 1);
+    write(
+        root.path(),
+        "etc/sysconfig/network-scripts/ifcfg-lo",
+        "DEVICE=lo\n",
+    );
+    assert_eq!(dhcp_flags(root.path())["lo|ipv4"], 0);
 }
 
 #[test]
-fn dhcp_from_network_manager_keyfiles() {
-    // Keyfiles written by netplan for its NetworkManager renderer: eth0 auto/auto,
-    // ifb0 manual/manual, ifb1 link-local/auto (ifb0 and ifb1 have no addresses here).
-    let root = overlay(&["net-debian12", "net-nm"]);
-    assert_eq!(
-        dhcp_flags(root.path()),
-        flags(&[
-            ("eth0|ipv4", 1),
-            ("eth0|ipv6", 1),
-            ("lo|ipv4", 0),
-            ("lo|ipv6", 0)
-        ])
-    );
-    let root = overlay(&["net-netns", "net-nm"]);
-    let dir = root.path().join("run/NetworkManager/system-connections");
-    let keyfile = std::fs::read_to_string(dir.join("netplan-ifb1.nmconnection")).unwrap();
-    write(
-        root.path(),
-        "etc/NetworkManager/system-connections/tap.nmconnection",
-        keyfile.replace("interface-name=ifb1", "interface-name=tap0"),
-    );
-    assert_eq!(dhcp_flags(root.path())["tap0|ipv4"], 0);
-    assert_eq!(dhcp_flags(root.path())["tap0|ipv6"], 1);
-}
-
-#[test]
-fn dhcp_from_systemd_networkd() {
-    // Files written by netplan for its networkd renderer: eth0 DHCP=ipv4.
-    let root = overlay(&["net-debian12", "net-networkd"]);
-    assert_eq!(
-        dhcp_flags(root.path()),
-        flags(&[
-            ("eth0|ipv4", 1),
-            ("eth0|ipv6", 0),
-            ("lo|ipv4", 0),
-            ("lo|ipv6", 0)
-        ])
-    );
-    // A file of the same name in /etc hides the one in /run.
-    write(
-        root.path(),
-        "etc/systemd/network/10-netplan-eth0.network",
-        "[Match]\nName=eth*\n\n[Network]\nDHCP=yes\n",
-    );
-    assert_eq!(dhcp_flags(root.path())["eth0|ipv6"], 1);
-    // ifupdown comes first.
-    write(
-        root.path(),
-        "etc/network/interfaces",
-        "iface eth0 inet6 manual\n",
-    );
-    assert_eq!(dhcp_flags(root.path())["eth0|ipv6"], 0);
-    assert_eq!(dhcp_flags(root.path())["eth0|ipv4"], 1);
+fn dhcp_ignores_network_manager_and_networkd() {
+    // NetworkManager keyfiles (eth0 auto/auto) and networkd files (eth0 DHCP=ipv4), as
+    // netplan writes them: the reference reads neither and reports 0, so does the module
+    // (any other value would change the checksums of the protocol and address rows).
+    for tree in ["net-nm", "net-networkd"] {
+        let root = overlay(&["net-debian12", tree]);
+        assert_eq!(
+            dhcp_flags(root.path()),
+            flags(&[
+                ("eth0|ipv4", 0),
+                ("eth0|ipv6", 0),
+                ("lo|ipv4", 0),
+                ("lo|ipv6", 0)
+            ]),
+            "{tree}"
+        );
+    }
 }
 
 #[test]
@@ -540,12 +596,12 @@ fn broken_files_are_skipped() {
     assert_eq!(ifaces["ifb1"]["interface_mtu"], 0);
     assert_eq!(ifaces["ifb1"]["interface_state"], " ");
     assert_eq!(ifaces["ifb0"]["host_mac"], " ");
-    // The garbage ipv6_route hides the IPv6 gateway; the rest is intact.
+    // ipv6_route is not read (garbage there changes nothing); the rest is intact.
     let protos = protocols(&rows);
     assert_eq!(protos["eth0|ipv4"]["network_gateway"], "192.0.2.1");
-    assert_eq!(protos["eth0|ipv6"]["network_gateway"], " ");
+    assert_eq!(protos["eth0|ipv6"]["network_gateway"], "192.0.2.1");
     let ip_json = read_json(&fixture("net-debian12/ip-addr.json"));
-    assert_eq!(address_set(&rows), ip_addresses(&ip_json));
+    assert_eq!(address_set(&rows), getifaddrs_view(&ip_json));
     let lines = lines.lock().unwrap();
     assert!(lines.iter().any(|l| l.contains("if_inet6")), "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("type")), "{lines:?}");
@@ -630,8 +686,10 @@ fn assert_live_rows(
     assert_eq!(&address_set(rows), expected);
     assert_links_match_ip(rows, before);
     let protos = protocols(rows);
-    for (family, name) in [("-4", "ipv4"), ("-6", "ipv6")] {
-        for (dev, gateway) in ip_gateways(family) {
+    // As the reference: both rows of an interface carry its IPv4 gateway; the IPv6 row
+    // has no metric.
+    for (dev, gateway) in ip_gateways("-4") {
+        for name in ["ipv4", "ipv6"] {
             if let Some(proto) = protos.get(&format!("{dev}|{name}")) {
                 assert_eq!(proto["network_gateway"], gateway.as_str(), "{proto:?}");
             }
@@ -640,6 +698,16 @@ fn assert_live_rows(
     for proto in protos.values() {
         let dhcp = proto["network_dhcp"].as_i64().unwrap();
         assert!(dhcp == 0 || dhcp == 1);
+        if proto["network_type"] == "ipv6" {
+            assert_eq!(proto["network_metric"], "", "{proto:?}");
+            let v4 = protos.get(&format!(
+                "{}|ipv4",
+                proto["interface_name"].as_str().unwrap()
+            ));
+            if let Some(v4) = v4 {
+                assert_eq!(proto["network_gateway"], v4["network_gateway"]);
+            }
+        }
     }
 }
 
@@ -670,7 +738,7 @@ fn this_machine_through_files_agrees_with_ip() {
     let after = ip_json(&["addr"]);
     // Point-to-point IPv4 addresses cannot be placed from files (see
     // captured_namespace_tree); every other address must be there.
-    let mut expected = ip_addresses(&before);
+    let mut expected = files_view(&before);
     for link in before.as_array().unwrap() {
         for info in link["addr_info"].as_array().unwrap() {
             if info["family"] == "inet" && info.get("address").is_some() {
@@ -680,4 +748,34 @@ fn this_machine_through_files_agrees_with_ip() {
         }
     }
     assert_live_rows(&rows, &before, &after, &expected);
+}
+
+#[test]
+fn file_roots_give_the_broadcast_getifaddrs_would() {
+    let root = overlay(&["net-debian12"]);
+    let broadcast = |ip: &str| -> String {
+        collect_root(root.path())
+            .addresses
+            .iter()
+            .find(|r| r["network_ip"] == ip)
+            .map(|r| r["network_broadcast"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    // No `flags` file in the captured tree: lo's loopback type says it has no broadcast,
+    // so the address itself, as glibc reports it (the reference's 127.0.0.1).
+    assert_eq!(broadcast("127.0.0.1"), "127.0.0.1");
+    assert_eq!(broadcast("192.0.2.2"), "192.0.2.255");
+    // With `flags`: IFF_UP|IFF_LOOPBACK, then a loopback device given IFF_BROADCAST.
+    write(root.path(), "sys/class/net/lo/flags", "0x9\n");
+    assert_eq!(broadcast("127.0.0.1"), "127.0.0.1");
+    write(root.path(), "sys/class/net/lo/flags", "0xb\n");
+    assert_eq!(broadcast("127.0.0.1"), "127.255.255.255");
+    // eth0 up without IFF_BROADCAST (nor IFF_POINTOPOINT).
+    write(root.path(), "sys/class/net/eth0/flags", "0x1001\n");
+    assert_eq!(broadcast("192.0.2.2"), "192.0.2.2");
+    write(root.path(), "sys/class/net/eth0/flags", "0x1003\n");
+    assert_eq!(broadcast("192.0.2.2"), "192.0.2.255");
+    // Unreadable flags: the type decides (lo: loopback).
+    write(root.path(), "sys/class/net/lo/flags", "garbage\n");
+    assert_eq!(broadcast("127.0.0.1"), "127.0.0.1");
 }

@@ -13,10 +13,13 @@
 //!   route of `proc/net/route` that holds it; addresses in a host-scope local prefix
 //!   without such a route (127.0.0.1 in 127.0.0.0/8) belong to `lo`. An address that
 //!   neither rule places (a point-to-point address whose only route is its peer's, an
-//!   address added without a prefix route) is left out with a debug line. Broadcasts are
-//!   derived from the netmask, as the agent does when the system reports none.
+//!   address added without a prefix route) is left out with a debug line. The broadcast
+//!   is what getifaddrs would report for the common case: on a link with neither the
+//!   broadcast nor the point-to-point flag (`flags` in sysfs; without that file, a
+//!   loopback `type`) the address itself (127.0.0.1 on lo), else the address ORed with
+//!   the inverted netmask (the broadcast `ip addr add ... brd +` and DHCP clients set).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use super::{Family, RouteV4, PROC_NET_LIMIT, UNKNOWN_VALUE};
@@ -105,11 +108,20 @@ pub fn from_files(
     let mut addrs = Vec::new();
     if let Some(text) = p.read_text("/proc/net/fib_trie", PROC_NET_LIMIT) {
         let trie = parse_fib_trie(&text);
-        let (found, unplaced) = place_ipv4(&trie, routes, interfaces);
+        let (mut found, unplaced) = place_ipv4(&trie, routes, interfaces);
         for ip in unplaced {
             p.debug(&format!(
                 "local address {ip} has no directly connected route: its interface is unknown"
             ));
+        }
+        let mut plain: HashMap<String, bool> = HashMap::new();
+        for addr in &mut found {
+            let is_plain = *plain
+                .entry(addr.iface.clone())
+                .or_insert_with(|| without_broadcast(p, &addr.iface));
+            if is_plain {
+                addr.broadcast.clone_from(&addr.ip);
+            }
         }
         addrs.extend(found);
     }
@@ -133,6 +145,32 @@ pub fn from_files(
         ));
     }
     addrs
+}
+
+/// `IFF_BROADCAST` and `IFF_POINTOPOINT` of `<linux/if.h>`.
+const IFF_BROADCAST: u64 = 0x2;
+const IFF_POINTOPOINT: u64 = 0x10;
+/// `ARPHRD_LOOPBACK` of `<linux/if_arp.h>`.
+const ARPHRD_LOOPBACK: i64 = 772;
+
+/// Whether the link `iface` has neither the broadcast nor the point-to-point flag, so
+/// that getifaddrs gives its IPv4 addresses themselves as broadcast: from the `flags` file
+/// in sysfs (`0x1003`), else true for a loopback `type`.
+fn without_broadcast(p: &LinuxSysInfo, iface: &str) -> bool {
+    let dir = format!("/sys/class/net/{iface}");
+    let attr = |file: &str| {
+        let path = p.path(&format!("{dir}/{file}"));
+        read::text(&path, 4096).ok()
+    };
+    if let Some(flags) = attr("flags") {
+        let text = flags.trim();
+        let digits = text.strip_prefix("0x").unwrap_or(text);
+        if let Ok(flags) = u64::from_str_radix(digits, 16) {
+            return flags & (IFF_BROADCAST | IFF_POINTOPOINT) == 0;
+        }
+        p.debug(&format!("{iface}: flags {text:?} are not a hex number"));
+    }
+    attr("type").and_then(|t| t.trim().parse::<i64>().ok()) == Some(ARPHRD_LOOPBACK)
 }
 
 /// One line of `/proc/net/if_inet6`: `address ifindex prefix_len scope flags name`, the

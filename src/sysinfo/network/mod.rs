@@ -5,10 +5,11 @@
 //! state, MTU and MAC come from the files there, their counters from `<root>/proc/net/dev`
 //! (as the agent reads them; `statistics/` in sysfs only when the interface is missing
 //! there). Addresses come from `getifaddrs()` for the running host and from files for any
-//! other root (see [`addresses`]). Gateways and metrics come from `<root>/proc/net/route`
-//! and `<root>/proc/net/ipv6_route`, the DHCP flag from configuration files (see [`dhcp`]).
+//! other root (see [`addresses`]). Gateways and metrics come from `<root>/proc/net/route`,
+//! the DHCP flag from configuration files (see [`dhcp`]).
 //!
-//! Values follow the Wazuh agent (v5.0.0-alpha0):
+//! Values are the Wazuh agent's (v5.0.0-alpha0), so that an agent upgraded in place or
+//! rolled back computes the same checksums and re-reports nothing:
 //! - `interface_alias` is "" (the agent has no alias on Linux);
 //! - `interface_type` maps the ARPHRD number of `type` with the agent's table, where only
 //!   the single-number entries can match: 1 ethernet, 4 token ring, 19 ATM, 24 firewire,
@@ -16,23 +17,22 @@
 //!   and a missing `type` file " ";
 //! - `interface_state`/`host_mac` are the first line of `operstate`/`address`, " " when
 //!   the file is missing or empty; `interface_mtu` is 0 when unknown;
-//! - the IPv4 gateway is that of the first route of the interface in `/proc/net/route`
-//!   with a gateway, and its metric; without such a route the metric of the interface's
-//!   last route ("" without routes) and the gateway " ";
+//! - the interface's gateway is that of its first route in `/proc/net/route` with a
+//!   gateway, " " without one; its IPv4 metric is the metric of that route, else of its
+//!   last route ("" without routes);
 //! - one protocol row per interface and address family that has addresses, with the DHCP
-//!   flag of that family; one address row per address, with network_type 0 (IPv4) or 1
-//!   (IPv6).
-//!
-//! Deviation: the agent gives the IPv6 protocol row the IPv4 gateway and an empty metric;
-//! here the IPv6 row has the IPv6 gateway and metric of the interface from `ipv6_route`
-//! (the default route through it, else its first route with a next hop).
+//!   flag of that family. Both rows carry the interface's gateway (the agent keeps one
+//!   gateway per interface, taken from the IPv4 route table, and gives it to the IPv6 row
+//!   too); the IPv4 row has the IPv4 metric, the IPv6 row an empty metric (the agent
+//!   reads no IPv6 route);
+//! - one address row per address, with network_type 0 (IPv4) or 1 (IPv6).
 
 pub mod addresses;
 pub mod dhcp;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
@@ -101,16 +101,6 @@ pub struct RouteV4 {
     pub metric: String,
 }
 
-/// One line of `/proc/net/ipv6_route`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteV6 {
-    pub iface: String,
-    pub destination: Ipv6Addr,
-    pub prefix_len: u8,
-    pub next_hop: Ipv6Addr,
-    pub metric: u32,
-}
-
 /// Collects the rows of the three network tables. Fails only when the interface
 /// directory cannot be listed.
 pub fn collect(p: &LinuxSysInfo) -> Result<NetworkRows, CollectError> {
@@ -120,7 +110,6 @@ pub fn collect(p: &LinuxSysInfo) -> Result<NetworkRows, CollectError> {
         .map(|text| parse_net_dev(&text))
         .unwrap_or_default();
     let routes4 = read_lines(p, "/proc/net/route", parse_route_line);
-    let routes6 = read_lines(p, "/proc/net/ipv6_route", parse_ipv6_route_line);
     let known: HashSet<&str> = names.iter().map(|(name, _)| name.as_str()).collect();
     let addrs = if p.sources().addresses == AddressSource::Getifaddrs {
         match addresses::from_getifaddrs() {
@@ -166,9 +155,12 @@ pub fn collect(p: &LinuxSysInfo) -> Result<NetworkRows, CollectError> {
             .push(interface_row(p, name, dir_name, &link));
     }
     for ((iface, family), list) in &by_iface {
-        let (gateway, metric) = match family {
-            Family::V4 => gateway_v4(&routes4, iface),
-            Family::V6 => gateway_v6(&routes6, iface),
+        // One gateway per interface, from the IPv4 routes, in both rows; the IPv6 row
+        // has no metric (see the module doc).
+        let (gateway, ipv4_metric) = gateway_v4(&routes4, iface);
+        let metric = match family {
+            Family::V4 => ipv4_metric,
+            Family::V6 => String::new(),
         };
         let mut proto = Row::new();
         proto.insert("interface_name".into(), Value::from(*iface));
@@ -178,13 +170,10 @@ pub fn collect(p: &LinuxSysInfo) -> Result<NetworkRows, CollectError> {
             "network_dhcp".into(),
             Value::from(dhcp.status(iface, *family)),
         );
-        // The address rows carry their family's DHCP flag and IPv4 metric for the
-        // checksum (see the address table's `hashed_only` in the catalog).
+        // The address rows carry their family's DHCP flag and metric for the checksum
+        // (see the address table's `hashed_only` in the catalog).
         let dhcp_flag = proto.get("network_dhcp").cloned().unwrap_or(Value::from(0));
-        let address_metric = match family {
-            Family::V4 => Value::from(metric.as_str()),
-            Family::V6 => Value::from(""),
-        };
+        let address_metric = Value::from(metric.as_str());
         proto.insert("network_metric".into(), Value::from(metric));
         rows.protocols.push(proto);
         for addr in list {
@@ -390,26 +379,7 @@ pub fn parse_route_line(line: &str) -> Option<RouteV4> {
     })
 }
 
-/// One line of `/proc/net/ipv6_route`; None for malformed lines.
-pub fn parse_ipv6_route_line(line: &str) -> Option<RouteV6> {
-    let fields: Vec<&str> = line.split_ascii_whitespace().collect();
-    if fields.len() != 10 {
-        return None;
-    }
-    let prefix_len = u8::from_str_radix(fields.get(1)?, 16).ok()?;
-    if prefix_len > 128 {
-        return None;
-    }
-    Some(RouteV6 {
-        iface: fields.get(9)?.to_string(),
-        destination: ipv6_from_hex_bytes(fields.first()?)?,
-        prefix_len,
-        next_hop: ipv6_from_hex_bytes(fields.get(4)?)?,
-        metric: u32::from_str_radix(fields.get(5)?, 16).ok()?,
-    })
-}
-
-/// The IPv4 gateway and metric of `iface`, as the agent picks them (see the module doc).
+/// The gateway and IPv4 metric of `iface`, as the agent picks them (see the module doc).
 pub fn gateway_v4(routes: &[RouteV4], iface: &str) -> (String, String) {
     let mut metric = String::new();
     for route in routes.iter().filter(|r| r.iface == iface) {
@@ -419,19 +389,6 @@ pub fn gateway_v4(routes: &[RouteV4], iface: &str) -> (String, String) {
         }
     }
     (UNKNOWN_VALUE.to_string(), metric)
-}
-
-/// The IPv6 gateway and metric of `iface`: the default route through it, else its first
-/// route with a next hop; " " and "" without one.
-pub fn gateway_v6(routes: &[RouteV6], iface: &str) -> (String, String) {
-    let mut via = routes
-        .iter()
-        .filter(|r| r.iface == iface && !r.next_hop.is_unspecified());
-    let first = via.clone().next();
-    match via.find(|r| r.prefix_len == 0).or(first) {
-        Some(route) => (ipv6_text(&route.next_hop), route.metric.to_string()),
-        None => (UNKNOWN_VALUE.to_string(), String::new()),
-    }
 }
 
 /// The parsed lines of a `/proc/net` file below the root; malformed lines are skipped
@@ -449,7 +406,7 @@ fn read_lines<T>(p: &LinuxSysInfo, file: &str, parse: impl Fn(&str) -> Option<T>
             p.debug(&format!("cannot read {}: {e}", path.display()));
         }
     }
-    // The route file has a header line; ipv6_route has none.
+    // The route file has a header line.
     if skipped > usize::from(file.ends_with("/route")) {
         p.debug(&format!(
             "{}: skipped {skipped} lines that are not routes",
