@@ -120,7 +120,10 @@ impl Inventory {
         let mut out = Vec::new();
         let mut vd_added = false;
         self.with_db(|db| {
-            for t in DATA_CLEAN_ORDER.iter().filter_map(|name| catalog::table(name)) {
+            for t in DATA_CLEAN_ORDER
+                .iter()
+                .filter_map(|name| catalog::table(name))
+            {
                 if self.cfg.collectors.enabled(t) || db.count(t).unwrap_or(0) == 0 {
                     continue;
                 }

@@ -74,15 +74,24 @@ fn reference_network_rows() -> Vec<(&'static str, Row)> {
     };
     let v6_mask = "ffff:ffff:ffff:ffff::";
     let rows = [
-        ("dbsync_network_protocol", protocol("eth0", "ipv4", "192.0.2.1", "0")),
-        ("dbsync_network_protocol", protocol("eth0", "ipv6", "192.0.2.1", "")),
+        (
+            "dbsync_network_protocol",
+            protocol("eth0", "ipv4", "192.0.2.1", "0"),
+        ),
+        (
+            "dbsync_network_protocol",
+            protocol("eth0", "ipv6", "192.0.2.1", ""),
+        ),
         ("dbsync_network_protocol", protocol("lo", "ipv4", " ", "")),
         ("dbsync_network_protocol", protocol("lo", "ipv6", " ", "")),
         (
             "dbsync_network_address",
             address("eth0", 0, "192.0.2.2", "255.255.255.0", "192.0.2.255", "0"),
         ),
-        ("dbsync_network_address", address("eth0", 1, "fd00::2", v6_mask, "", "")),
+        (
+            "dbsync_network_address",
+            address("eth0", 1, "fd00::2", v6_mask, "", ""),
+        ),
         (
             "dbsync_network_address",
             address("eth0", 1, "fe80::fc:ff:fe00:1", v6_mask, "", ""),

@@ -81,8 +81,9 @@ const DEBUG_VERBOSE: i32 = LogLevelKind::LOG_DEBUG_VERBOSE as i32;
 /// of the sync protocol, start in its own thread, one scan, stop, start returns.
 #[test]
 fn a_full_cycle_logs_the_reference_startup_and_no_module_finished() {
-    if !alone_in_child("dropin_logs::a_full_cycle_logs_the_reference_startup_and_no_module_finished")
-    {
+    if !alone_in_child(
+        "dropin_logs::a_full_cycle_logs_the_reference_startup_and_no_module_finished",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -133,7 +134,7 @@ fn a_full_cycle_logs_the_reference_startup_and_no_module_finished() {
         )
     };
     let start = logs().len();
-    let runner = std::thread::spawn(syscollector_start);
+    let runner = std::thread::spawn(|| syscollector_start());
     assert!(
         wait_for(Duration::from_secs(60), || logged("Evaluation finished.")),
         "no scan: {:?}",
@@ -198,8 +199,9 @@ fn a_full_cycle_logs_the_reference_startup_and_no_module_finished() {
             .starts_with("Exception parsing JSON or executing command: "),
         "{answer}"
     );
-    assert!(logs().iter().any(|(l, m)| *l == LogLevelKind::LOG_ERROR as i32
-        && m.starts_with("Query error: ")));
+    assert!(logs()
+        .iter()
+        .any(|(l, m)| *l == LogLevelKind::LOG_ERROR as i32 && m.starts_with("Query error: ")));
     assert_eq!(query("get_version")["error"], 98);
     assert_eq!(query("")["error"], 98);
     // JSON without a command is the parameters' error, not the parser's.

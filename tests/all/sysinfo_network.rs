@@ -383,10 +383,9 @@ fn dhcp_from_debian_ifupdown() {
     // The same stanzas in the main file: the first stanza of an interface decides, and
     // gives 1 to the other family (eth0: inet dhcp, then inet6 static; lo: inet
     // loopback, which maps to 1).
-    let setup = std::fs::read_to_string(
-        fixture("net-ifupdown").join("etc/network/interfaces.d/setup"),
-    )
-    .unwrap();
+    let setup =
+        std::fs::read_to_string(fixture("net-ifupdown").join("etc/network/interfaces.d/setup"))
+            .unwrap();
     write(root.path(), "etc/network/interfaces", &setup);
     assert_eq!(
         dhcp_flags(root.path()),

@@ -206,8 +206,14 @@ mod tests {
         assert_eq!(ifcfg_status("BOOTPROTO=none\n", Family::V4), 0);
         assert_eq!(ifcfg_status("BOOTPROTO=\"none\"\n", Family::V4), 1);
         assert_eq!(ifcfg_status(" BOOTPROTO=dhcp\n", Family::V4), 0);
-        assert_eq!(ifcfg_status("BOOTPROTO=a=b\nBOOTPROTO=none\n", Family::V4), 0);
-        assert_eq!(ifcfg_status("BOOTPROTO=\nBOOTPROTO=static\n", Family::V4), 0);
+        assert_eq!(
+            ifcfg_status("BOOTPROTO=a=b\nBOOTPROTO=none\n", Family::V4),
+            0
+        );
+        assert_eq!(
+            ifcfg_status("BOOTPROTO=\nBOOTPROTO=static\n", Family::V4),
+            0
+        );
         assert_eq!(ifcfg_status("BOOTPROTO=dhcp\n", Family::V6), 0);
         assert_eq!(ifcfg_status("DHCPV6C=yes\n", Family::V6), 1);
         assert_eq!(ifcfg_status("", Family::V4), 0);
