@@ -160,7 +160,7 @@ fn without_broadcast(p: &LinuxSysInfo, iface: &str) -> bool {
     let dir = format!("/sys/class/net/{iface}");
     let attr = |file: &str| {
         let path = p.path(&format!("{dir}/{file}"));
-        read::text(&path, 4096).ok()
+        p.read_text_at(&path, 4096)
     };
     if let Some(flags) = attr("flags") {
         let text = flags.trim();
