@@ -146,7 +146,9 @@ fn corrupt_file_is_moved_aside_and_recreated() {
     let logs = logs.into_inner();
     assert!(
         logs.iter()
-            .any(|(l, m)| *l == LogLevel::Warning && m.contains("moving it to")),
+            .any(|(l, m)| *l == LogLevel::Error
+                && m.contains("moving it to")
+                && m.contains("cannot be counted")),
         "{logs:?}"
     );
     let aside = std::fs::read_dir(dir.path())
