@@ -88,6 +88,21 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Renames only the `-wal`/`-shm` files of `path` (those that exist) to `to` plus the same
+/// suffix: after the file at `path` was deleted or replaced under an open connection, they
+/// are the old file's, and a database opened at `path` would read the old pages from them.
+pub fn move_side_files(path: &Path, to: &Path) -> std::io::Result<usize> {
+    let mut moved = 0;
+    for suffix in SIDE_FILES {
+        let side = with_suffix(path, suffix);
+        if side.exists() {
+            std::fs::rename(&side, with_suffix(to, suffix))?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
 /// Renames `path` and its `-wal`/`-shm` files (those that exist) to `aside` plus the same
 /// suffix. The side files go first: a new database at `path` must never find an old WAL.
 pub fn move_aside(path: &Path, aside: &Path) -> std::io::Result<()> {

@@ -366,9 +366,40 @@ impl PersistentQueue {
                         rescue.display()
                     ),
                 );
-                // Closed before the path is opened again: a renamed file leaves its WAL at
-                // the old name, and the new database must never meet it.
+                // Closed before the path is opened again, and the WAL and shared memory
+                // left at the path (the old file's, whose items are saved now) moved out
+                // of the way: a database opened at the path would read old pages from them.
                 inner.conn = None;
+                let mut stale = rescue.as_os_str().to_owned();
+                stale.push(".stale");
+                let stale = PathBuf::from(stale);
+                match storage::move_side_files(&self.path, &stale) {
+                    Ok(0) => {}
+                    Ok(_) => log(
+                        LogLevel::Warning,
+                        &format!(
+                            "Sync queue '{}': the old file's -wal/-shm moved to '{}-wal'/'-shm'",
+                            self.path.display(),
+                            stale.display()
+                        ),
+                    ),
+                    Err(e) => {
+                        log(
+                            LogLevel::Error,
+                            &format!(
+                                "Sync queue '{}': cannot move the old file's -wal/-shm away ({e}); its items stay in '{}'",
+                                self.path.display(),
+                                rescue.display()
+                            ),
+                        );
+                        inner.backing = Backing::Rescue(rescue.clone());
+                        inner.conn = Some(Self::connect(&rescue)?);
+                        if let Some(conn) = inner.conn.as_ref() {
+                            restore_staging(conn)?;
+                        }
+                        return Err(e.into());
+                    }
+                }
                 inner.backing = Backing::Rescue(rescue.clone());
                 rescue
             }
