@@ -162,7 +162,10 @@ pub fn aside_report(
     let head = format!("{what} '{}' is unusable ({error})", path.display());
     let tail = format!("moving it to '{}' and starting a new one", aside.display());
     match counted {
-        Ok(0) => (LogLevel::Warning, format!("{head}; it holds no {items}; {tail}")),
+        Ok(0) => (
+            LogLevel::Warning,
+            format!("{head}; it holds no {items}; {tail}"),
+        ),
         Ok(n) => (
             LogLevel::Error,
             format!("{head}; {n} {items} in it are lost; {tail}"),

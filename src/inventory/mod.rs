@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-
 pub use crate::catalog::network::select_ports;
 pub use crate::catalog::Collectors;
 use crate::dbsync::{DbError, DbSync};

@@ -343,7 +343,9 @@ impl Inventory {
             let integrity = sync.regular.check_integrity(t.index, &checksum);
             if matches!(
                 integrity,
-                crate::sync_protocol::Integrity::Unavailable(crate::sync_protocol::SyncError::Stopped)
+                crate::sync_protocol::Integrity::Unavailable(
+                    crate::sync_protocol::SyncError::Stopped
+                )
             ) {
                 // A stopped check is not a check: it runs again after the next start.
                 return;

@@ -77,7 +77,10 @@ fn tree(root: &Path) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, s).unwrap();
     };
-    w("proc/cpuinfo", "processor\t: 0\nmodel name\t: Fixture CPU\ncpu MHz\t\t: 2000.0\n");
+    w(
+        "proc/cpuinfo",
+        "processor\t: 0\nmodel name\t: Fixture CPU\ncpu MHz\t\t: 2000.0\n",
+    );
     w("proc/meminfo", "MemTotal: 2048000 kB\nMemFree: 512000 kB\n");
     w("proc/stat", "cpu  1 2 3 4\nbtime 1700000000\n");
     for (pid, comm) in [(1, "init"), (2, "kthreadd")] {
@@ -156,7 +159,8 @@ fn stored(inv: &Inventory) -> usize {
     inv.with_db(|db| {
         db.count(&syscollector::dbsync::schema::PROCESSES)
             .unwrap_or(0)
-            + db.count(&syscollector::dbsync::schema::HARDWARE).unwrap_or(0)
+            + db.count(&syscollector::dbsync::schema::HARDWARE)
+                .unwrap_or(0)
     }) as usize
 }
 
@@ -165,7 +169,9 @@ fn stored(inv: &Inventory) -> usize {
 fn lock_exclusively(path: &Path) -> Connection {
     let holder = Connection::open(path).unwrap();
     holder
-        .execute_batch("CREATE TABLE IF NOT EXISTS keep (x); BEGIN EXCLUSIVE; INSERT INTO keep VALUES (1);")
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS keep (x); BEGIN EXCLUSIVE; INSERT INTO keep VALUES (1);",
+        )
         .unwrap();
     holder
 }
@@ -187,7 +193,11 @@ fn a_queue_locked_at_init_sync_is_opened_at_the_next_scan_and_nothing_is_lost() 
     assert!(report.tables.is_empty(), "{report:?}");
     assert_eq!(stored(&inv), 0, "the scan did not move the inventory on");
     assert!(
-        said(&lines, LogLevel::Warning, &["cannot be opened", "no difference is lost"]),
+        said(
+            &lines,
+            LogLevel::Warning,
+            &["cannot be opened", "no difference is lost"]
+        ),
         "{:?}",
         lines.lock().unwrap()
     );
@@ -231,7 +241,11 @@ fn a_sync_retries_opening_the_queue_too() {
     assert!(inv.init_sync(o).is_err());
     assert!(inv.sync_module(Mode::ModuleDelta).is_err());
     assert!(inv.sync_waiting());
-    assert!(said(&lines, LogLevel::Warning, &["synchronization skipped"]));
+    assert!(said(
+        &lines,
+        LogLevel::Warning,
+        &["synchronization skipped"]
+    ));
     std::fs::remove_file(&blocked).unwrap();
     assert!(inv.sync_module(Mode::ModuleDelta).is_ok());
     assert!(!inv.sync_waiting());
@@ -277,7 +291,11 @@ fn a_queue_file_deleted_while_open_is_reopened_with_its_items() {
 
     q.check_file(&logged(&lines)).unwrap();
     assert!(
-        said(&lines, LogLevel::Error, &["was deleted while open", "6 queued items"]),
+        said(
+            &lines,
+            LogLevel::Error,
+            &["was deleted while open", "6 queued items"]
+        ),
         "{:?}",
         lines.lock().unwrap()
     );
@@ -316,10 +334,18 @@ fn a_queue_file_replaced_while_open_keeps_its_items_and_a_staged_batch() {
     std::fs::write(&path, vec![7u8; 8192]).unwrap();
 
     q.check_file(&logged(&lines)).unwrap();
-    assert!(said(&lines, LogLevel::Error, &["was replaced while open", "3 queued items (1 staged)"]));
+    assert!(said(
+        &lines,
+        LogLevel::Error,
+        &["was replaced while open", "3 queued items (1 staged)"]
+    ));
     // The garbage that replaced it was moved aside, saying its items cannot be counted.
     assert!(
-        said(&lines, LogLevel::Error, &["is unusable", "cannot be counted"]),
+        said(
+            &lines,
+            LogLevel::Error,
+            &["is unusable", "cannot be counted"]
+        ),
         "{:?}",
         lines.lock().unwrap()
     );
@@ -416,7 +442,11 @@ fn a_queue_moved_aside_with_items_says_how_many_are_lost() {
     let q = PersistentQueue::open_logged(&path, &logged(&lines)).unwrap();
     assert!(q.is_empty().unwrap());
     assert!(
-        said(&lines, LogLevel::Error, &["3 undelivered items in it are lost", "moving it to"]),
+        said(
+            &lines,
+            LogLevel::Error,
+            &["3 undelivered items in it are lost", "moving it to"]
+        ),
         "{:?}",
         lines.lock().unwrap()
     );
@@ -426,7 +456,11 @@ fn a_queue_moved_aside_with_items_says_how_many_are_lost() {
     std::fs::write(&garbage, vec![0x5a; 20_000]).unwrap();
     let (_, lines) = logger();
     PersistentQueue::open_logged(&garbage, &logged(&lines)).unwrap();
-    assert!(said(&lines, LogLevel::Error, &["undelivered items cannot be counted"]));
+    assert!(said(
+        &lines,
+        LogLevel::Error,
+        &["undelivered items cannot be counted"]
+    ));
 
     // An empty unusable queue is only a warning.
     let empty = dir.path().join("e.db");
@@ -436,7 +470,11 @@ fn a_queue_moved_aside_with_items_says_how_many_are_lost() {
         .unwrap();
     let (_, lines) = logger();
     PersistentQueue::open_logged(&empty, &logged(&lines)).unwrap();
-    assert!(said(&lines, LogLevel::Warning, &["holds no undelivered items"]));
+    assert!(said(
+        &lines,
+        LogLevel::Warning,
+        &["holds no undelivered items"]
+    ));
 }
 
 #[test]
@@ -453,7 +491,11 @@ fn an_inventory_database_moved_aside_says_how_many_rows_go_with_it() {
     let (_, lines) = logger();
     DbSync::open(&path, &logged(&lines)).unwrap();
     assert!(
-        said(&lines, LogLevel::Error, &["2 inventory rows in it are lost"]),
+        said(
+            &lines,
+            LogLevel::Error,
+            &["2 inventory rows in it are lost"]
+        ),
         "{:?}",
         lines.lock().unwrap()
     );
@@ -522,7 +564,9 @@ fn a_stop_during_an_integrity_check_says_it_was_stopped() {
         );
         assert!(
             lines.iter().any(|(l, m)| *l == LogLevel::Info
-                && m.contains("integrity check stopped for index: wazuh-states-inventory-processes")),
+                && m.contains(
+                    "integrity check stopped for index: wazuh-states-inventory-processes"
+                )),
             "{phase}: {lines:?}"
         );
         for (l, m) in &lines {
@@ -530,7 +574,10 @@ fn a_stop_during_an_integrity_check_says_it_was_stopped() {
                 !m.contains("Manager is offline") && !m.contains("Failed to send"),
                 "{phase}: {m}"
             );
-            assert!(*l != LogLevel::Error && *l != LogLevel::Warning, "{phase}: {m}");
+            assert!(
+                *l != LogLevel::Error && *l != LogLevel::Warning,
+                "{phase}: {m}"
+            );
         }
     }
 }
@@ -556,8 +603,11 @@ fn big_tree(root: &Path) {
         )
         .unwrap();
         std::fs::write(d.join("cmdline"), format!("/usr/bin/worker\0--id\0{pid}\0")).unwrap();
-        std::fs::write(d.join("status"), format!("Name:\tworker{pid}\nPid:\t{pid}\nPPid:\t1\n"))
-            .unwrap();
+        std::fs::write(
+            d.join("status"),
+            format!("Name:\tworker{pid}\nPid:\t{pid}\nPPid:\t1\n"),
+        )
+        .unwrap();
     }
 }
 
