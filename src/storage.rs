@@ -4,12 +4,16 @@
 //! * [`open_wal`] / [`configure_wal`]: WAL journal, `synchronous=NORMAL`, a busy timeout;
 //! * [`classify`]: whether an error means "busy, try later" or "this file is unusable";
 //! * [`aside_path`] / [`move_aside`]: an unusable file is renamed with its `-wal` and `-shm`
-//!   (a corrupt file's WAL is evidence, and a stale WAL must never meet a new database).
+//!   (a corrupt file's WAL is evidence, and a stale WAL must never meet a new database);
+//! * [`count_rows`] / [`aside_report`]: before a file goes aside, how many items it still
+//!   holds (they are lost with it), so that the log says so at error level.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use crate::LogLevel;
 
 /// How long a statement waits for another connection's lock before it fails with busy.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -68,10 +72,35 @@ pub fn aside_path(path: &Path) -> PathBuf {
     with_suffix(path, &format!(".corrupt-{secs}"))
 }
 
+/// Where the items of a queue file deleted or replaced while open are saved until the path
+/// can be opened again: `<path>.rescue-<unix time>`.
+pub fn rescue_path(path: &Path) -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    with_suffix(path, &format!(".rescue-{secs}"))
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Renames only the `-wal`/`-shm` files of `path` (those that exist) to `to` plus the same
+/// suffix: after the file at `path` was deleted or replaced under an open connection, they
+/// are the old file's, and a database opened at `path` would read the old pages from them.
+pub fn move_side_files(path: &Path, to: &Path) -> std::io::Result<usize> {
+    let mut moved = 0;
+    for suffix in SIDE_FILES {
+        let side = with_suffix(path, suffix);
+        if side.exists() {
+            std::fs::rename(&side, with_suffix(to, suffix))?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
 }
 
 /// Renames `path` and its `-wal`/`-shm` files (those that exist) to `aside` plus the same
@@ -87,6 +116,65 @@ pub fn move_aside(path: &Path, aside: &Path) -> std::io::Result<()> {
         std::fs::rename(path, aside)?;
     }
     Ok(())
+}
+
+/// How long [`count_rows`] waits for a lock: it only reports, it must not hold a start up.
+const COUNT_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// The number of rows in the tables of `path` whose names match the SQL `LIKE` pattern
+/// `tables`, read through a read-only connection of its own (nothing is written, not even
+/// a journal mode). Tables that do not exist count 0; an error means the file could not be
+/// read far enough to count.
+pub fn count_rows(path: &Path, tables: &str) -> rusqlite::Result<u64> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(COUNT_BUSY_TIMEOUT)?;
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?1")?
+        .query_map([tables], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut total = 0u64;
+    for name in names {
+        let n: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM \"{}\"", name.replace('"', "\"\"")),
+            [],
+            |r| r.get(0),
+        )?;
+        total += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// The log line (and its level) of a file about to be moved aside: `what` names the file
+/// ("Sync queue"), `items` what its rows are ("undelivered items"), `error` why it goes.
+/// Rows that are lost with the file, or a count that could not be made, are an error; an
+/// empty file only a warning.
+pub fn aside_report(
+    what: &str,
+    path: &Path,
+    aside: &Path,
+    error: &dyn std::fmt::Display,
+    items: &str,
+    counted: &rusqlite::Result<u64>,
+) -> (LogLevel, String) {
+    let head = format!("{what} '{}' is unusable ({error})", path.display());
+    let tail = format!("moving it to '{}' and starting a new one", aside.display());
+    match counted {
+        Ok(0) => (
+            LogLevel::Warning,
+            format!("{head}; it holds no {items}; {tail}"),
+        ),
+        Ok(n) => (
+            LogLevel::Error,
+            format!("{head}; {n} {items} in it are lost; {tail}"),
+        ),
+        Err(e) => (
+            LogLevel::Error,
+            format!("{head}; its {items} cannot be counted ({e}) and are lost; {tail}"),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -174,5 +262,29 @@ mod tests {
             Failure::Other,
             "not an SQLite error code"
         );
+    }
+
+    #[test]
+    fn counts_rows_of_matching_tables_or_says_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let conn = open_wal(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE dbsync_a (x); CREATE TABLE dbsync_b (x); CREATE TABLE other (x);
+             INSERT INTO dbsync_a VALUES (1), (2); INSERT INTO dbsync_b VALUES (3);
+             INSERT INTO other VALUES (4);",
+        )
+        .unwrap();
+        assert_eq!(count_rows(&path, "dbsync_%").unwrap(), 3);
+        assert_eq!(count_rows(&path, "missing").unwrap(), 0);
+        let garbage = dir.path().join("g.db");
+        std::fs::write(&garbage, vec![7u8; 10_000]).unwrap();
+        let e = count_rows(&garbage, "x").unwrap_err();
+        assert_eq!(classify(&e), Failure::Corrupt, "{e}");
+        let (level, line) = aside_report("Q", &path, &aside_path(&path), &"bad", "items", &Ok(3));
+        assert_eq!(level, LogLevel::Error);
+        assert!(line.contains("3 items in it are lost"), "{line}");
+        let (level, _) = aside_report("Q", &path, &aside_path(&path), &"bad", "items", &Ok(0));
+        assert_eq!(level, LogLevel::Warning);
     }
 }

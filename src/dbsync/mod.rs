@@ -97,14 +97,18 @@ impl DbSync {
             }
             Err(e) => {
                 let aside = storage::aside_path(path);
-                log(
-                    LogLevel::Warning,
-                    &format!(
-                        "Inventory database '{}' is unreadable ({e}); moving it to '{}' and starting a new one",
-                        path.display(),
-                        aside.display()
-                    ),
+                // Its rows are the manager's view of this host: without them the next
+                // scan reports everything it finds as new.
+                let counted = storage::count_rows(path, "dbsync_%");
+                let (level, line) = storage::aside_report(
+                    "Inventory database",
+                    path,
+                    &aside,
+                    &e,
+                    "inventory rows",
+                    &counted,
                 );
+                log(level, &line);
                 if let Err(e) = storage::move_aside(path, &aside) {
                     log(
                         LogLevel::Error,

@@ -19,8 +19,8 @@ use std::sync::{Arc, LazyLock};
 use parking_lot::RwLock;
 
 use crate::inventory::{
-    query, Collectors, Config, Inventory, InventorySync, Operation, ScanLock, Sink, Stateful,
-    SyncConfig,
+    query, Collectors, Config, Inventory, Operation, ScanLock, Sink, Stateful, SyncConfig,
+    SyncOpener,
 };
 use crate::sync_protocol::Transport;
 use crate::sysinfo::LinuxSysInfo;
@@ -322,12 +322,18 @@ pub unsafe extern "C" fn syscollector_init_sync(
             integrity_interval,
         };
         let transport_log = logger.clone();
-        let transport = move |name: &str| -> Arc<dyn Transport> {
-            Arc::new(mq::MqTransport::new(funcs, name, transport_log.clone()))
+        let transport: crate::inventory::sync::TransportFactory =
+            Arc::new(move |name: &str| -> Arc<dyn Transport> {
+                Arc::new(mq::MqTransport::new(funcs, name, transport_log.clone()))
+            });
+        let opener = SyncOpener {
+            config,
+            transport,
+            metadata: Arc::new(metadata::current),
+            log: logger,
         };
-        match InventorySync::open(config, &transport, Arc::new(metadata::current), logger) {
-            Ok(sync) => {
-                m.attach_sync(Arc::new(sync));
+        match m.init_sync(opener) {
+            Ok(_) => {
                 host_log(
                     LogLevel::Info,
                     &format!(
@@ -340,9 +346,12 @@ pub unsafe extern "C" fn syscollector_init_sync(
                     &format!("Integrity interval set to {integrity_interval} seconds"),
                 );
             }
+            // Not for good: every scan and sync tries to open the queues again.
             Err(e) => host_log(
                 LogLevel::Error,
-                &format!("Failed to initialize Syscollector sync protocol: {e}"),
+                &format!(
+                    "Failed to initialize Syscollector sync protocol: {e}; trying again at every scan and synchronization, and scanning only once it succeeds"
+                ),
             ),
         }
         Ok(())

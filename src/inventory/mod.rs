@@ -20,8 +20,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::RwLock;
-
 pub use crate::catalog::network::select_ports;
 pub use crate::catalog::Collectors;
 use crate::dbsync::{DbError, DbSync};
@@ -32,7 +30,7 @@ pub use lifecycle::ScanLock;
 use lifecycle::{HostLock, Lifecycle, Unlock};
 use scan::Scanner;
 pub use scan::{ScanError, ScanReport, TableReport};
-pub use sync::{InventorySync, SyncConfig};
+pub use sync::{InventorySync, SyncConfig, SyncOpener};
 
 /// Why a synchronisation the host asked for did not deliver.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +39,8 @@ pub enum SyncRunError {
     Paused,
     #[error("synchronization is not initialized")]
     NotInitialized,
+    #[error("the sync queues cannot be opened: {0}")]
+    QueueUnavailable(#[from] crate::sync_protocol::queue::QueueError),
     #[error(transparent)]
     Session(#[from] crate::sync_protocol::SyncError),
 }
@@ -93,7 +93,7 @@ pub struct Inventory {
     log: Logger,
     lifecycle: Lifecycle,
     scanner: Scanner,
-    sync: RwLock<Option<Arc<InventorySync>>>,
+    sync: sync::SyncSlot,
 }
 
 impl Inventory {
@@ -126,7 +126,7 @@ impl Inventory {
             log,
             lifecycle: Lifecycle::new(),
             scanner,
-            sync: RwLock::new(None),
+            sync: sync::SyncSlot::default(),
         })
     }
 
@@ -230,12 +230,43 @@ impl Inventory {
 
     /// Connects the sync protocol instances (`syscollector_init_sync`).
     pub fn attach_sync(&self, sync: Arc<InventorySync>) {
-        *self.sync.write() = Some(sync);
+        self.sync.attach(sync);
+    }
+
+    /// Opens the sync protocol instances with `opener` (`syscollector_init_sync`). When
+    /// the queues cannot be opened now (another process holds them locked, say) the error
+    /// is returned and `opener` kept: every scan and sync tries again, and until then a
+    /// scan is skipped (its differences would have nowhere to go; the next scan finds them
+    /// again) rather than run with its differences dropped.
+    pub fn init_sync(
+        &self,
+        opener: SyncOpener,
+    ) -> Result<Arc<InventorySync>, crate::sync_protocol::queue::QueueError> {
+        self.sync.init(opener)
     }
 
     /// The sync protocol instances, when initialised.
     pub fn sync(&self) -> Option<Arc<InventorySync>> {
-        self.sync.read().clone()
+        self.sync.get()
+    }
+
+    /// The sync protocol instances, opened now if `syscollector_init_sync` could not open
+    /// them; a failure is logged with `doing` (what is given up for now).
+    pub(crate) fn sync_or_retry(
+        &self,
+        doing: &str,
+    ) -> Result<Option<Arc<InventorySync>>, crate::sync_protocol::queue::QueueError> {
+        self.sync.get_or_retry().inspect_err(|e| {
+            self.log(
+                LogLevel::Warning,
+                &format!("The sync queues still cannot be opened ({e}); {doing}"),
+            )
+        })
+    }
+
+    /// True while `syscollector_init_sync` was called but its queues are not open yet.
+    pub fn sync_waiting(&self) -> bool {
+        self.sync.is_waiting()
     }
 
     /// Whether vulnerability-detector synchronisation applies (packages and OS collected).
@@ -253,7 +284,9 @@ impl Inventory {
             );
             return Err(SyncRunError::Paused);
         }
-        let Some(sync) = self.sync() else {
+        let Some(sync) =
+            self.sync_or_retry("synchronization skipped, trying again at the next one")?
+        else {
             self.log(
                 LogLevel::Warning,
                 "Inventory synchronization is not initialized",
@@ -348,8 +381,14 @@ impl Inventory {
             return ScanReport::default();
         }
         let _busy = self.lifecycle.busy();
+        // Differences found without a queue to take them would be lost for the manager
+        // (the inventory database moves on): scan only once the queues are open.
+        let Ok(sync) = self.sync_or_retry(
+            "evaluation skipped so that no difference is lost, trying again at the next scan",
+        ) else {
+            return ScanReport::default();
+        };
         self.log(LogLevel::Info, "Starting evaluation.");
-        let sync = self.sync();
         let start = std::time::Instant::now();
         let mut report = self.scanner.scan(
             &*self.provider,

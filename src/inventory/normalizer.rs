@@ -26,6 +26,10 @@ use serde_json::Value;
 
 use crate::{LogLevel, Logger, Row};
 
+/// The most of the configuration file that is read (the agent's is about 20 KiB); a larger
+/// file is refused.
+const CONFIG_LIMIT: u64 = 16 << 20;
+
 /// Rows of this data type are the ones the rules are for.
 const DATA_TYPE: &str = "packages";
 
@@ -78,11 +82,25 @@ impl Normalizer {
     /// Reads the rules of `kind` from the JSON file at `path`. A missing or invalid file is
     /// logged and gives `None` (nothing to apply).
     pub fn load(path: &Path, kind: &str, log: &Logger) -> Option<Normalizer> {
-        let bytes = match std::fs::read(path) {
+        // Never blocks (a FIFO or device at the path is refused, not waited on) and never
+        // reads more than the limit.
+        let bytes = match crate::sysinfo::read::bytes(path, CONFIG_LIMIT) {
+            Ok(b) if b.len() as u64 >= CONFIG_LIMIT => {
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "Normalizer configuration {}: larger than {CONFIG_LIMIT} bytes; not used",
+                        path.display()
+                    ),
+                );
+                return None;
+            }
             Ok(b) => b,
             Err(e) => {
                 let level = if e.kind() == std::io::ErrorKind::NotFound {
                     LogLevel::Debug
+                } else if crate::sysinfo::read::is_not_regular(&e) {
+                    LogLevel::Error
                 } else {
                     LogLevel::Warning
                 };

@@ -57,6 +57,13 @@ impl Inventory {
     ) {
         match self.sync() {
             Some(s) => s.persist(id, operation, index, data, version),
+            // Set up, but its queues could not be opened yet: the manager will miss this.
+            None if self.sync_waiting() => self.log(
+                LogLevel::Error,
+                &format!(
+                    "Difference of {id} in {index} not queued: the sync queues cannot be opened yet"
+                ),
+            ),
             None => self.log(
                 LogLevel::Debug,
                 "Inventory synchronization is not initialized; difference not queued",
@@ -76,7 +83,7 @@ impl Inventory {
 
     /// Tells the manager that `indices` are gone (`syscollector_notify_data_clean`).
     pub fn notify_data_clean(&self, indices: &[String]) -> Result<(), SyncRunError> {
-        match self.sync() {
+        match self.sync_or_retry("data clean notification skipped")? {
             Some(s) => Ok(s
                 .regular
                 .notify_data_clean(indices, SyncOption::Sync)
@@ -325,7 +332,10 @@ impl Inventory {
     /// (`syscollector_run_recovery_process`): on a checksum mismatch the table's versions
     /// are raised and the whole table is sent again in a FULL session.
     pub fn run_recovery(&self) {
-        let Some(sync) = self.sync() else {
+        let Ok(sync) = self.sync_or_retry("integrity check skipped") else {
+            return;
+        };
+        let Some(sync) = sync else {
             self.log(
                 LogLevel::Warning,
                 "Inventory synchronization is not initialized; no integrity check",
@@ -354,11 +364,17 @@ impl Inventory {
                     continue;
                 }
             };
-            if sync
-                .regular
-                .check_integrity(t.index, &checksum)
-                .requires_full_sync()
-            {
+            let integrity = sync.regular.check_integrity(t.index, &checksum);
+            if matches!(
+                integrity,
+                crate::sync_protocol::Integrity::Unavailable(
+                    crate::sync_protocol::SyncError::Stopped
+                )
+            ) {
+                // A stopped check is not a check: it runs again after the next start.
+                return;
+            }
+            if integrity.requires_full_sync() {
                 self.log(
                     LogLevel::Debug,
                     &format!(

@@ -5,10 +5,20 @@
 //! itself with `VDFirst` until its first successful session and `VDSync` afterwards (a flag
 //! file next to its queue remembers that across restarts). Everything else goes through
 //! the regular instance.
+//!
+//! The queues are checked where they are used: [`SyncSlot`] keeps what
+//! `syscollector_init_sync` was given when the queues could not be opened then (a lock
+//! held by another process, say) and opens them again at the next scan or sync instead
+//! of leaving the module without synchronisation for its whole life; and every table
+//! scan's batch and every sync first checks that each queue file is still the one it has
+//! open ([`PersistentQueue::check_file`]), so a file deleted or replaced meanwhile is
+//! reopened with its items instead of failing every write until a restart.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
 
 use crate::catalog;
 use crate::sync_protocol::queue::QueueError;
@@ -114,9 +124,8 @@ impl InventorySync {
             max_eps: config.max_eps,
             end_delay: config.end_delay,
         };
-        let qlog = |l: Logger| move |m: &str| l(LogLevel::Warning, m);
-        let regular_queue = PersistentQueue::open(&config.db_path, &qlog(log.clone()))?;
-        let vd_queue = PersistentQueue::open(&config.db_path_vd, &qlog(log.clone()))?;
+        let regular_queue = PersistentQueue::open_logged(&config.db_path, &|l, m| log(l, m))?;
+        let vd_queue = PersistentQueue::open_logged(&config.db_path_vd, &|l, m| log(l, m))?;
         let vd_log: Logger = {
             let log = log.clone();
             let prefix = format!("{vd_module}: ");
@@ -173,6 +182,7 @@ impl InventorySync {
     /// Starts grouping both queues' writes (one transaction per table scan) until the
     /// batch is flushed; a batch dropped without [`QueueBatch::flush`] is discarded.
     pub fn begin_batch(&self) -> QueueBatch<'_> {
+        self.check_files();
         self.regular.queue().begin_batch();
         self.vd.queue().begin_batch();
         QueueBatch {
@@ -190,6 +200,7 @@ impl InventorySync {
     /// collected (otherwise the VD instance uses the plain option).
     /// Both are attempted; the first failure is the answer.
     pub fn synchronize(&self, mode: Mode, vd_enabled: bool) -> Result<(), SyncError> {
+        self.check_files();
         let regular = self.regular.synchronize(mode, SyncOption::Sync).map(|_| ());
         let first_done = self.vd_first_sync_done();
         let option = if !vd_enabled {
@@ -215,6 +226,15 @@ impl InventorySync {
         regular.and(vd)
     }
 
+    /// Makes sure each queue still has the file at its path open (see
+    /// [`PersistentQueue::check_file`], which logs what it finds and does); a queue that
+    /// cannot be put right now is tried again at the next check.
+    pub fn check_files(&self) {
+        for p in [&self.regular, &self.vd] {
+            let _ = p.queue().check_file(&|l, m| (self.log)(l, m));
+        }
+    }
+
     /// Stops both instances' waits.
     pub fn stop(&self) {
         self.regular.stop();
@@ -235,5 +255,122 @@ impl InventorySync {
             }
         }
         let _ = std::fs::remove_file(&self.vd_flag);
+    }
+}
+
+/// Makes the transport of a module name (`syscollector_init_sync`'s MQ functions).
+pub type TransportFactory = Arc<dyn Fn(&str) -> Arc<dyn Transport> + Send + Sync>;
+
+/// What [`InventorySync::open`] needs, kept to open the queues again later.
+#[derive(Clone)]
+pub struct SyncOpener {
+    pub config: SyncConfig,
+    pub transport: TransportFactory,
+    pub metadata: MetadataSource,
+    pub log: Logger,
+}
+
+impl SyncOpener {
+    /// Opens both instances.
+    pub fn open(&self) -> Result<InventorySync, QueueError> {
+        InventorySync::open(
+            self.config.clone(),
+            &*self.transport,
+            self.metadata.clone(),
+            self.log.clone(),
+        )
+    }
+}
+
+/// The module's sync instances: open, or not yet, with what it takes to open them.
+#[derive(Default)]
+pub struct SyncSlot {
+    open: RwLock<Option<Arc<InventorySync>>>,
+    /// Set while `syscollector_init_sync` was called but its queues could not be opened
+    /// yet; the lock also keeps two threads from opening them at once.
+    waiting: Mutex<Option<Waiting>>,
+}
+
+struct Waiting {
+    opener: SyncOpener,
+    /// Failed opens so far (the one of `syscollector_init_sync` included).
+    failures: u32,
+}
+
+impl SyncSlot {
+    /// The open instances, without trying to open them.
+    pub fn get(&self) -> Option<Arc<InventorySync>> {
+        self.open.read().clone()
+    }
+
+    /// Uses `sync` from now on (whatever was waiting is forgotten).
+    pub fn attach(&self, sync: Arc<InventorySync>) {
+        let mut waiting = self.waiting.lock();
+        *self.open.write() = Some(sync);
+        *waiting = None;
+    }
+
+    /// Opens the instances with `opener`; when that fails, keeps `opener` to try again at
+    /// [`get_or_retry`](Self::get_or_retry) and returns the error.
+    pub fn init(&self, opener: SyncOpener) -> Result<Arc<InventorySync>, QueueError> {
+        let mut waiting = self.waiting.lock();
+        *self.open.write() = None;
+        match opener.open() {
+            Ok(sync) => {
+                let sync = Arc::new(sync);
+                *self.open.write() = Some(sync.clone());
+                *waiting = None;
+                Ok(sync)
+            }
+            Err(e) => {
+                *waiting = Some(Waiting {
+                    opener,
+                    failures: 1,
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// True while `syscollector_init_sync` was called and its queues are not open yet.
+    pub fn is_waiting(&self) -> bool {
+        // One lock at a time: the others take `waiting` before `open`.
+        let open = self.open.read().is_some();
+        !open && self.waiting.lock().is_some()
+    }
+
+    /// The open instances; if they are waiting to be opened, tries once more (logging
+    /// the success). `Ok(None)`: synchronisation was never set up.
+    pub fn get_or_retry(&self) -> Result<Option<Arc<InventorySync>>, QueueError> {
+        if let Some(sync) = self.get() {
+            return Ok(Some(sync));
+        }
+        let mut waiting = self.waiting.lock();
+        if let Some(sync) = self.get() {
+            return Ok(Some(sync));
+        }
+        let Some(w) = waiting.as_mut() else {
+            return Ok(None);
+        };
+        match w.opener.open() {
+            Ok(sync) => {
+                let sync = Arc::new(sync);
+                (w.opener.log)(
+                    LogLevel::Info,
+                    &format!(
+                        "Syscollector sync protocol initialized successfully with database: {} (after {} failed attempts)",
+                        w.opener.config.db_path.display(),
+                        w.failures
+                    ),
+                );
+                *self.open.write() = Some(sync.clone());
+                *waiting = None;
+                Ok(Some(sync))
+            }
+            Err(e) => {
+                w.failures = w.failures.saturating_add(1);
+                Err(e)
+            }
+        }
     }
 }

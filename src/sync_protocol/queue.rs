@@ -23,6 +23,7 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::storage;
+use crate::LogLevel;
 
 const PENDING: i64 = 0;
 const SYNCING: i64 = 1;
@@ -119,7 +120,119 @@ pub enum QueueError {
     Io(#[from] std::io::Error),
 }
 
+/// What the queue's connection is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Backing {
+    /// The file at the queue's path, as it was when opened (device, inode).
+    File((u64, u64)),
+    /// A rescue file holding the items of a queue file that was deleted or replaced, until
+    /// the path can be opened again.
+    Rescue(PathBuf),
+    /// Memory, after [`PersistentQueue::delete_database`].
+    Memory,
+}
+
+/// Device and inode of the file at `path`.
+fn file_id(path: &Path) -> Result<(u64, u64), QueueError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path)?;
+    Ok((m.dev(), m.ino()))
+}
+
+/// The queue's columns, in the order of [`SCHEMA`].
+const COLUMNS: &str = "id, idx, data, operation, version, sync_status, create_status, \
+                       operation_syncing, is_data_context";
+/// The staging table's columns, in the order of [`STAGING`].
+const STAGED_COLUMNS: &str = "id, idx, data, operation, version, is_data_context";
+
+/// Copies the queue and the staged batch of `conn` (whose file may be gone: only reads)
+/// to a new file `rescue`; returns how many items and staged rows were copied.
+fn save_to(conn: &Connection, rescue: &Path) -> Result<(usize, usize), QueueError> {
+    let _ = std::fs::remove_file(rescue);
+    conn.execute("ATTACH DATABASE ?1 AS rescue", [rescue.to_string_lossy()])?;
+    let copied = (|| -> Result<(usize, usize), QueueError> {
+        conn.execute_batch(&format!(
+            "BEGIN; {} {}",
+            SCHEMA.replace("persistent_queue (", "rescue.persistent_queue ("),
+            STAGING
+                .replace("CREATE TEMP TABLE", "CREATE TABLE")
+                .replace("batch_staging (", "rescue.batch_staging (")
+        ))?;
+        let items = conn.execute(
+            &format!(
+                "INSERT INTO rescue.persistent_queue ({COLUMNS}) SELECT {COLUMNS} FROM main.persistent_queue ORDER BY rowid"
+            ),
+            [],
+        )?;
+        let staged = conn.execute(
+            &format!(
+                "INSERT INTO rescue.batch_staging ({STAGED_COLUMNS}) SELECT {STAGED_COLUMNS} FROM temp.batch_staging ORDER BY rowid"
+            ),
+            [],
+        )?;
+        conn.execute_batch("COMMIT;")?;
+        Ok((items, staged))
+    })();
+    if copied.is_err() {
+        let _ = conn.execute_batch("ROLLBACK;");
+    }
+    let detached = conn.execute_batch("DETACH DATABASE rescue;");
+    let copied = copied?;
+    detached?;
+    Ok(copied)
+}
+
+/// Puts the items saved in `rescue` into the queue of `conn` as they were (a saved item
+/// replaces one of the same id: it is the newer) and its staged rows into the open
+/// batch's staging; returns how many of each.
+fn restore_from(conn: &Connection, rescue: &Path) -> Result<(usize, usize), QueueError> {
+    conn.execute("ATTACH DATABASE ?1 AS rescue", [rescue.to_string_lossy()])?;
+    let copied = (|| -> Result<(usize, usize), QueueError> {
+        conn.execute_batch("BEGIN IMMEDIATE;")?;
+        let items = conn.execute(
+            &format!(
+                "INSERT OR REPLACE INTO main.persistent_queue ({COLUMNS}) SELECT {COLUMNS} FROM rescue.persistent_queue ORDER BY rowid"
+            ),
+            [],
+        )?;
+        let staged = conn.execute(
+            &format!(
+                "INSERT INTO temp.batch_staging ({STAGED_COLUMNS}) SELECT {STAGED_COLUMNS} FROM rescue.batch_staging ORDER BY rowid"
+            ),
+            [],
+        )?;
+        conn.execute_batch("COMMIT;")?;
+        Ok((items, staged))
+    })();
+    if copied.is_err() {
+        let _ = conn.execute_batch("ROLLBACK;");
+    }
+    let detached = conn.execute_batch("DETACH DATABASE rescue;");
+    let copied = copied?;
+    detached?;
+    Ok(copied)
+}
+
+/// On a connection to a rescue file, before it closes: the staged rows into the file.
+fn stash_staging(conn: &Connection) -> Result<(), QueueError> {
+    conn.execute_batch(&format!(
+        "BEGIN; INSERT INTO main.batch_staging ({STAGED_COLUMNS}) SELECT {STAGED_COLUMNS} \
+         FROM temp.batch_staging ORDER BY rowid; DELETE FROM temp.batch_staging; COMMIT;"
+    ))?;
+    Ok(())
+}
+
+/// On a connection to a rescue file: its saved staged rows back into the staging table.
+fn restore_staging(conn: &Connection) -> Result<(), QueueError> {
+    conn.execute_batch(&format!(
+        "BEGIN; INSERT INTO temp.batch_staging ({STAGED_COLUMNS}) SELECT {STAGED_COLUMNS} \
+         FROM main.batch_staging ORDER BY rowid; DELETE FROM main.batch_staging; COMMIT;"
+    ))?;
+    Ok(())
+}
+
 struct Inner {
+    backing: Backing,
     conn: Option<Connection>,
     /// A batch is open: submissions go to the staging table.
     batching: bool,
@@ -138,35 +251,198 @@ impl PersistentQueue {
     /// queue is started, which `log` is told about. A queue another connection holds locked
     /// is an error to retry later, and the file is left alone.
     pub fn open(path: &Path, log: &dyn Fn(&str)) -> Result<PersistentQueue, QueueError> {
-        let conn = match Self::connect(path) {
-            Ok(c) => c,
-            Err(QueueError::Sqlite(e)) if storage::is_busy(&e) => {
-                log(&format!(
-                    "Sync queue '{}' is locked by another process ({e}); leaving it as it is",
-                    path.display()
-                ));
-                return Err(QueueError::Sqlite(e));
-            }
-            Err(e) => {
-                let aside = storage::aside_path(path);
-                log(&format!(
-                    "Sync queue '{}' is unusable ({e}); moving it to '{}' and starting a new one",
-                    path.display(),
-                    aside.display()
-                ));
-                storage::move_aside(path, &aside)?;
-                Self::connect(path)?
-            }
-        };
+        Self::open_logged(path, &|_, m| log(m))
+    }
+
+    /// [`open`](Self::open) with a level for each line: a queue moved aside with
+    /// undelivered items in it (or whose items cannot be counted) is an error naming how
+    /// many are lost, an empty one a warning.
+    pub fn open_logged(
+        path: &Path,
+        log: &dyn Fn(LogLevel, &str),
+    ) -> Result<PersistentQueue, QueueError> {
+        let conn = Self::connect_or_replace(path, log)?;
         let q = PersistentQueue {
             path: path.to_path_buf(),
             inner: Mutex::new(Inner {
+                backing: Backing::File(file_id(path)?),
                 conn: Some(conn),
                 batching: false,
             }),
         };
         q.reset_syncing()?;
         Ok(q)
+    }
+
+    /// A connection to the queue at `path`, moving an unusable file aside first (see
+    /// [`open`](Self::open)); busy is an error and the file stays.
+    fn connect_or_replace(
+        path: &Path,
+        log: &dyn Fn(LogLevel, &str),
+    ) -> Result<Connection, QueueError> {
+        match Self::connect(path) {
+            Ok(c) => Ok(c),
+            Err(QueueError::Sqlite(e)) if storage::is_busy(&e) => {
+                log(
+                    LogLevel::Warning,
+                    &format!(
+                        "Sync queue '{}' is locked by another process ({e}); leaving it as it is",
+                        path.display()
+                    ),
+                );
+                Err(QueueError::Sqlite(e))
+            }
+            Err(e) => {
+                let aside = storage::aside_path(path);
+                let counted = storage::count_rows(path, "persistent_queue");
+                let (level, line) = storage::aside_report(
+                    "Sync queue",
+                    path,
+                    &aside,
+                    &e,
+                    "undelivered items",
+                    &counted,
+                );
+                log(level, &line);
+                storage::move_aside(path, &aside)?;
+                Self::connect(path)
+            }
+        }
+    }
+
+    /// Checks that the file at the queue's path is still the one the queue has open
+    /// (device and inode). When it was deleted or replaced while open (writes to it would
+    /// fail until a restart, and its items would be lost then), the items of the old file
+    /// (and a batch being staged) are saved to a rescue file next to it, the old file is
+    /// closed, the path is opened again (a new queue, or the replacement if it is one, or
+    /// moved aside if it is not a database) and the saved items are put back in it, as
+    /// they were. If the path cannot be opened now (locked), the queue runs on the rescue
+    /// file and the next check tries again. Every step is logged; nothing queued is lost.
+    pub fn check_file(&self, log: &dyn Fn(LogLevel, &str)) -> Result<(), QueueError> {
+        let mut inner = self.inner.lock();
+        let backing = inner.backing.clone();
+        let rescue = match backing {
+            Backing::Memory => return Ok(()),
+            Backing::Rescue(r) => {
+                if let Some(conn) = inner.conn.as_ref() {
+                    stash_staging(conn)?;
+                }
+                r
+            }
+            Backing::File(id) => {
+                let now = match file_id(&self.path) {
+                    Ok(now) => Some(now),
+                    Err(QueueError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                };
+                if now == Some(id) {
+                    return Ok(());
+                }
+                let what = if now.is_some() { "replaced" } else { "deleted" };
+                let rescue = storage::rescue_path(&self.path);
+                let Some(conn) = inner.conn.as_ref() else {
+                    return Err(QueueError::Sqlite(rusqlite::Error::InvalidQuery));
+                };
+                let (items, staged) = match save_to(conn, &rescue) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        log(
+                            LogLevel::Error,
+                            &format!(
+                                "Sync queue '{}' was {what} while open, and its items cannot be saved to '{}' ({e}); trying again at the next check",
+                                self.path.display(),
+                                rescue.display()
+                            ),
+                        );
+                        let _ = std::fs::remove_file(&rescue);
+                        return Err(e);
+                    }
+                };
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "Sync queue '{}' was {what} while open; its {items} queued items ({staged} staged) were saved to '{}' and go into the file now at that path",
+                        self.path.display(),
+                        rescue.display()
+                    ),
+                );
+                // Closed before the path is opened again, and the WAL and shared memory
+                // left at the path (the old file's, whose items are saved now) moved out
+                // of the way: a database opened at the path would read old pages from them.
+                inner.conn = None;
+                let mut stale = rescue.as_os_str().to_owned();
+                stale.push(".stale");
+                let stale = PathBuf::from(stale);
+                match storage::move_side_files(&self.path, &stale) {
+                    Ok(0) => {}
+                    Ok(_) => log(
+                        LogLevel::Warning,
+                        &format!(
+                            "Sync queue '{}': the old file's -wal/-shm moved to '{}-wal'/'-shm'",
+                            self.path.display(),
+                            stale.display()
+                        ),
+                    ),
+                    Err(e) => {
+                        log(
+                            LogLevel::Error,
+                            &format!(
+                                "Sync queue '{}': cannot move the old file's -wal/-shm away ({e}); its items stay in '{}'",
+                                self.path.display(),
+                                rescue.display()
+                            ),
+                        );
+                        inner.backing = Backing::Rescue(rescue.clone());
+                        inner.conn = Some(Self::connect(&rescue)?);
+                        if let Some(conn) = inner.conn.as_ref() {
+                            restore_staging(conn)?;
+                        }
+                        return Err(e.into());
+                    }
+                }
+                inner.backing = Backing::Rescue(rescue.clone());
+                rescue
+            }
+        };
+        inner.conn = None;
+        let reopened = Self::connect_or_replace(&self.path, log).and_then(|c| {
+            let n = restore_from(&c, &rescue)?;
+            Ok((c, n))
+        });
+        match reopened {
+            Ok((conn, (items, staged))) => {
+                let id = file_id(&self.path)?;
+                inner.conn = Some(conn);
+                inner.backing = Backing::File(id);
+                for s in ["-wal", "-shm", "-journal", ""] {
+                    let mut p = rescue.as_os_str().to_owned();
+                    p.push(s);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+                log(
+                    LogLevel::Warning,
+                    &format!(
+                        "Sync queue '{}' reopened; {items} saved items ({staged} staged) are queued in it again",
+                        self.path.display()
+                    ),
+                );
+                Ok(())
+            }
+            Err(e) => {
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "Sync queue '{}' cannot be opened again ({e}); its items stay in '{}' and the queue runs on that file until the next check",
+                        self.path.display(),
+                        rescue.display()
+                    ),
+                );
+                let conn = Self::connect(&rescue)?;
+                restore_staging(&conn)?;
+                inner.conn = Some(conn);
+                Err(e)
+            }
+        }
     }
 
     fn connect(path: &Path) -> Result<Connection, QueueError> {
@@ -432,6 +708,9 @@ impl PersistentQueue {
         inner.batching = false;
         // Closing first: the files go only once no connection holds them.
         inner.conn = Some(Self::prepare(Connection::open_in_memory()?)?);
+        if let Backing::Rescue(r) = std::mem::replace(&mut inner.backing, Backing::Memory) {
+            let _ = std::fs::remove_file(r);
+        }
         for s in ["-wal", "-shm", "-journal", ""] {
             let mut p = self.path.as_os_str().to_owned();
             p.push(s);

@@ -379,11 +379,14 @@ impl SyncProtocol {
             vec![index.to_string()],
             SyncOption::Sync,
         ) {
+            self.reset_state();
+            if matches!(e, SyncError::Stopped) {
+                return self.integrity_stopped(index);
+            }
             self.log(
                 LogLevel::Error,
                 "Failed to send Start message for integrity check",
             );
-            self.reset_state();
             return Integrity::Unavailable(e);
         }
         let session = self.state.lock().session;
@@ -393,8 +396,11 @@ impl SyncProtocol {
             checksum: checksum.to_string(),
         };
         if let Err(e) = self.send(&msg.encode(), "ChecksumModule") {
-            self.log(LogLevel::Error, "Failed to send ChecksumModule message");
             self.reset_state();
+            if matches!(e, SyncError::Stopped) || self.stopping() {
+                return self.integrity_stopped(index);
+            }
+            self.log(LogLevel::Error, "Failed to send ChecksumModule message");
             return Integrity::Unavailable(e);
         }
         let answer = self.end_and_wait(&[]);
@@ -407,16 +413,7 @@ impl SyncProtocol {
                 );
                 Integrity::Match
             }
-            Err(SyncError::Stopped) => {
-                // Not the manager's doing: the module is stopping.
-                self.log(
-                    LogLevel::Debug,
-                    &format!(
-                        "Module integrity check interrupted for index: {index} - the module is stopping"
-                    ),
-                );
-                Integrity::Unavailable(SyncError::Stopped)
-            }
+            Err(SyncError::Stopped) => self.integrity_stopped(index),
             Err(e) => {
                 let mismatch = matches!(e, SyncError::ChecksumMismatch);
                 self.log(
@@ -437,6 +434,18 @@ impl SyncProtocol {
                 }
             }
         }
+    }
+
+    /// The answer of an integrity check that a stop ended, at whatever step: the manager
+    /// is not to blame (no "Manager is offline"), the module is stopping.
+    fn integrity_stopped(&self, index: &str) -> Integrity {
+        self.log(
+            LogLevel::Info,
+            &format!(
+                "Module integrity check stopped for index: {index} - the module is stopping; it runs again after the next start"
+            ),
+        );
+        Integrity::Unavailable(SyncError::Stopped)
     }
 
     /// Tells the manager that everything of `indices` is gone; on success drops their queued

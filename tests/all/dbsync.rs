@@ -145,8 +145,9 @@ fn corrupt_file_is_moved_aside_and_recreated() {
     assert_eq!(sync(&mut db, vec![pkg("a", "1", 1)]).len(), 1);
     let logs = logs.into_inner();
     assert!(
-        logs.iter()
-            .any(|(l, m)| *l == LogLevel::Warning && m.contains("moving it to")),
+        logs.iter().any(|(l, m)| *l == LogLevel::Error
+            && m.contains("moving it to")
+            && m.contains("cannot be counted")),
         "{logs:?}"
     );
     let aside = std::fs::read_dir(dir.path())

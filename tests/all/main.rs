@@ -11,6 +11,7 @@
 //! - `inventory`: the inventory module end to end on a system tree in a temporary directory.
 //! - `metadata_shm`: the agent metadata read from the provider's shared-memory file.
 //! - `normalizer`: the package normalizer on the agent's own `norm_config.json` rules.
+//! - `storage_faults`: transient storage faults lose nothing; stops end checks and scans (issue 13.2).
 //! - `sync_crash`: crash safety of the persistent queue (a child process killed at random moments).
 //! - `sync_protocol`: the sync protocol against the in-process manager.
 //! - `sysinfo_browser_extensions`: the `dbsync_browser_extensions` collector on fixture trees.
@@ -41,6 +42,7 @@ mod header;
 mod inventory;
 mod metadata_shm;
 mod normalizer;
+mod storage_faults;
 mod sync_crash;
 mod sync_protocol;
 mod sysinfo_browser_extensions;

@@ -273,3 +273,90 @@ fn a_fifo_at_any_path_a_collector_reads_is_skipped_not_waited_for() {
         }
     }
 }
+
+/// Issue 13.1: `normalizer_config_path` a FIFO must not hang `syscollector_init`.
+static INIT_LOGS: Mutex<Vec<(i32, String)>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn init_log(
+    level: std::os::raw::c_int,
+    msg: *const std::os::raw::c_char,
+    _tag: *const std::os::raw::c_char,
+) {
+    let m = std::ffi::CStr::from_ptr(msg).to_string_lossy().into_owned();
+    INIT_LOGS.lock().unwrap().push((level, m));
+}
+
+#[test]
+fn a_fifo_as_normalizer_config_does_not_hang_init() {
+    // The module is one per process: alone in a child, away from the other C ABI tests.
+    if !crate::helpers::alone_in_child(
+        "sysinfo_fifo::a_fifo_as_normalizer_config_does_not_hang_init",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let norm = dir.path().join("norm_config.json");
+    mkfifo(&norm);
+    let db = CString::new(dir.path().join("local.db").as_os_str().as_encoded_bytes()).unwrap();
+    let norm_c = CString::new(norm.as_os_str().as_encoded_bytes()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // SAFETY: NUL-terminated strings that outlive the call, a valid log callback.
+        unsafe {
+            syscollector::ffi::syscollector_init(
+                3600,
+                None,
+                None,
+                Some(init_log),
+                db.as_ptr(),
+                norm_c.as_ptr(),
+                std::ptr::null(),
+                false,
+                true,
+                true,
+                false,
+                true,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+                false,
+            )
+        };
+        let _ = tx.send(());
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "syscollector_init did not return: it waits on the FIFO"
+    );
+    let logs = INIT_LOGS.lock().unwrap().clone();
+    let shown = norm.display().to_string();
+    assert!(
+        logs.iter()
+            .any(|(l, m)| *l == syscollector::LogLevel::Error as i32
+                && m.contains(&shown)
+                && m.contains("FIFO")),
+        "{logs:?}"
+    );
+    // The module was initialised (without a normalizer): it logs the queries it answers,
+    // which only an initialised module does.
+    let q = CString::new(r#"{"command":"get_version"}"#).unwrap();
+    let mut out: *mut std::os::raw::c_char = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated query and a valid output pointer.
+    let n = unsafe { syscollector::ffi::syscollector_query(q.as_ptr(), &mut out) };
+    assert!(n > 0 && !out.is_null());
+    // SAFETY: the module allocated the answer with malloc.
+    unsafe { libc::free(out.cast()) };
+    assert!(
+        INIT_LOGS
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, m)| m.contains("Received query")),
+        "the module was not initialised"
+    );
+}
