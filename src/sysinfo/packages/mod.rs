@@ -142,7 +142,8 @@ impl Ctx<'_, '_> {
         // made (memory stays flat however many packages there are), else in memory.
         let mut rows = RowStore::new();
         produce(&mut |row| {
-            rows.push(&Value::Object(row.clone()).to_string());
+            // Serializing a map of JSON values cannot fail.
+            rows.push(&serde_json::to_string(&row).unwrap_or_default());
             each(row);
         })?;
         match (stamp, rows.finish()) {
