@@ -8,6 +8,7 @@
 //! - `ffi_host`: the C ABI driven as a hostile host would (re-init, double lock, reentrant query).
 //! - `header`: the committed C header is what cbindgen makes of the code today.
 //! - `inventory`: the inventory module end to end on a system tree in a temporary directory.
+//! - `memory`: the bounded-memory paths (paged sessions and deletions, chunked dpkg reads) give the same results.
 //! - `metadata_shm`: the agent metadata read from the provider's shared-memory file.
 //! - `normalizer`: the package normalizer on the agent's own `norm_config.json` rules.
 //! - `sync_crash`: crash safety of the persistent queue (a child process killed at random moments).
@@ -37,6 +38,7 @@ mod exported_symbols;
 mod ffi_host;
 mod header;
 mod inventory;
+mod memory;
 mod metadata_shm;
 mod normalizer;
 mod sync_crash;
