@@ -78,7 +78,10 @@ fn main() {
             // The packages whose number starts with 1 get another version, then back.
             let bump = (scan / 10) % 2 == 1;
             let text = if bump {
-                base.replace("-1\nDescription: synthetic package 1", "-2\nDescription: synthetic package 1")
+                base.replace(
+                    "-1\nDescription: synthetic package 1",
+                    "-2\nDescription: synthetic package 1",
+                )
             } else {
                 base.clone()
             };

@@ -414,7 +414,7 @@ impl Known {
             };
             out.push((key_hash(&key), checksum_hash(checksum)));
         }
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.sort_unstable_by_key(|a| a.0);
         out.shrink_to_fit();
         let seen = vec![false; out.len()];
         Ok(Known { rows: out, seen })
@@ -647,10 +647,7 @@ impl<'c> TableSync<'c> {
                     cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
                     table.name,
                     if after {
-                        format!(
-                            " WHERE ({pk_list}) > ({})",
-                            vec!["?"; npk].join(", ")
-                        )
+                        format!(" WHERE ({pk_list}) > ({})", vec!["?"; npk].join(", "))
                     } else {
                         String::new()
                     }

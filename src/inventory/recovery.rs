@@ -274,7 +274,11 @@ impl Inventory {
                 db.for_each_row(t, &mut |row| {
                     let mut st = events::stateful(t, &row, Operation::Modify);
                     // A document whose own difference is pending goes as that difference.
-                    if vd.queue().is_pending_value(t.index, &st.id).unwrap_or(false) {
+                    if vd
+                        .queue()
+                        .is_pending_value(t.index, &st.id)
+                        .unwrap_or(false)
+                    {
                         return;
                     }
                     let json =

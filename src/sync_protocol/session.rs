@@ -205,7 +205,8 @@ impl Messages<'_> {
         ranges: Option<&[(u64, u64)]>,
         f: &mut dyn FnMut(&Outgoing) -> Result<(), SyncError>,
     ) -> Result<usize, SyncError> {
-        let wanted = |seq: u64| ranges.is_none_or(|r| r.iter().any(|&(b, e)| (b..=e).contains(&seq)));
+        let wanted =
+            |seq: u64| ranges.is_none_or(|r| r.iter().any(|&(b, e)| (b..=e).contains(&seq)));
         let mut n = 0;
         match self {
             Messages::Memory(all) => {
@@ -542,12 +543,7 @@ impl SyncProtocol {
         let count = outgoing.len();
         let messages = Messages::Memory(outgoing);
         let result = self
-            .start_and_wait(
-                Mode::ModuleDelta,
-                count as u64,
-                indices.to_vec(),
-                option,
-            )
+            .start_and_wait(Mode::ModuleDelta, count as u64, indices.to_vec(), option)
             .and_then(|()| self.send_all(&messages, None))
             .and_then(|()| self.end_and_wait(&messages));
         if result.is_ok() {

@@ -92,8 +92,14 @@ fn the_session_snapshot_numbers_items_in_submission_order() {
     assert_eq!(seqs, [1, 3]);
     // What is submitted during the session waits for the next one, and the snapshot keeps
     // the item as it was.
-    q.submit(Item::new("v0", ItemOperation::Modify, INDEX, "{\"new\":1}", 2))
-        .unwrap();
+    q.submit(Item::new(
+        "v0",
+        ItemOperation::Modify,
+        INDEX,
+        "{\"new\":1}",
+        2,
+    ))
+    .unwrap();
     assert_eq!(q.session_page(false, None, 1).unwrap()[0].data, "{}");
     q.clear_synced().unwrap();
     let left = q.fetch_pending(false).unwrap();
@@ -116,7 +122,9 @@ fn deletions_of_several_pages_are_all_reported_and_stored() {
     // Keep every third row: 666 deletions, across pages of 256.
     let changes = sync(
         &mut db,
-        (0..n).filter(|i| i % 3 == 0).map(|i| synthetic::package(i, 0)),
+        (0..n)
+            .filter(|i| i % 3 == 0)
+            .map(|i| synthetic::package(i, 0)),
     );
     let deleted: Vec<String> = changes
         .iter()
@@ -134,7 +142,9 @@ fn deletions_of_several_pages_are_all_reported_and_stored() {
     // Nothing else changed.
     let again = sync(
         &mut db,
-        (0..n).filter(|i| i % 3 == 0).map(|i| synthetic::package(i, 0)),
+        (0..n)
+            .filter(|i| i % 3 == 0)
+            .map(|i| synthetic::package(i, 0)),
     );
     assert!(again.is_empty(), "{again:?}");
 }

@@ -126,7 +126,9 @@ pub fn scan(a: ScanArgs, console: &Arc<Console>, log: Logger) -> Result<(), Fail
             .then(|| Mutex::new(BufWriter::new(std::io::stdout()))),
         documents: AtomicUsize::new(0),
     });
-    let provider = Box::new(LinuxSysInfo::with_root(&a.root.root, log.clone()));
+    // One scan: no package cache to fill.
+    let provider =
+        Box::new(LinuxSysInfo::with_root(&a.root.root, log.clone()).without_package_cache());
     let inv = Inventory::new(cfg, provider, sink.clone(), log)
         .map_err(|e| Failure::Job(format!("cannot open the inventory database: {e}")))?;
     let report = {
@@ -188,7 +190,7 @@ pub fn scan_now(
         out: None,
         documents: AtomicUsize::new(0),
     });
-    let provider = Box::new(LinuxSysInfo::with_root(root, log.clone()));
+    let provider = Box::new(LinuxSysInfo::with_root(root, log.clone()).without_package_cache());
     let inv = Inventory::new(cfg, provider, sink, log)
         .map_err(|e| Failure::Job(format!("cannot open an inventory in memory: {e}")))?;
     let report = inv.scan();
