@@ -14,22 +14,11 @@ use syscollector::manager::server::{self, ServerConfig};
 use syscollector::manager::Faults as NetFaults;
 use syscollector::null_logger;
 
+#[path = "synthetic.rs"]
+mod synthetic;
+
 fn fixture(root: &Path, n: usize) {
-    let dir = root.join("var/lib/dpkg");
-    std::fs::create_dir_all(&dir).expect("fixture dir");
-    let mut s = String::with_capacity(n * 300);
-    for i in 0..n {
-        s.push_str(&format!(
-            "Package: pkg{i:06}\nStatus: install ok installed\nPriority: optional\nSection: utils\n\
-             Installed-Size: {}\nMaintainer: Someone <m{}@example.org>\nArchitecture: amd64\n\
-             Version: 1.{}.{}-1\nDescription: synthetic package {i}\n A longer line.\n\n",
-            i % 5000 + 1,
-            i % 100,
-            i % 50,
-            i % 7
-        ));
-    }
-    std::fs::write(dir.join("status"), s).expect("fixture status");
+    synthetic::dpkg_root(root, n).expect("fixture");
 }
 
 /// One first synchronisation into fresh databases; returns the documents delivered.

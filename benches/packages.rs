@@ -1,17 +1,57 @@
 //! Package collector throughput: the dpkg parser and collector on a synthetic status file
 //! of 50,000 packages (the stanzas of the Debian fixture, renamed), the rpm collector on
 //! the fixture rpmdb.sqlite grown to 3,000 headers, each as a first scan and as a rescan
-//! of unchanged databases through the `PackageCache`. Throughput is in packages.
+//! of unchanged databases through the `PackageCache`; and the whole packages scan
+//! (collector, diff engine, database file) of a tree of 100,000 dpkg packages, first scan
+//! into a new database and unchanged rescan. Throughput is in packages.
 
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::sync::Arc;
+
+use criterion::BatchSize;
+use syscollector::inventory::{Collectors, Config, Inventory, Sink, Stateful};
 use syscollector::null_logger;
 use syscollector::sysinfo::packages::{self, dpkg, PackageCache};
 use syscollector::sysinfo::LinuxSysInfo;
 
+#[path = "synthetic.rs"]
+mod synthetic;
+
 const DPKG_PACKAGES: usize = 50_000;
+const BIG: usize = 100_000;
+
+/// Drops the events.
+struct Discard;
+
+impl Sink for Discard {
+    fn stateless(&self, _event: &str) {}
+    fn stateful(&self, _doc: &Stateful, _json: &str) {}
+}
+
+/// The packages-only module on the tree at `root`, with its database at `db`.
+fn inventory(root: &Path, db: &Path) -> Inventory {
+    for s in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{s}", db.display()));
+    }
+    let cfg = Config {
+        collectors: Collectors {
+            packages: true,
+            ..Collectors::default()
+        },
+        db_path: Some(db.to_path_buf()),
+        ..Config::default()
+    };
+    let provider = Box::new(LinuxSysInfo::with_root(root, null_logger()));
+    Inventory::new(cfg, provider, Arc::new(Discard), null_logger()).unwrap()
+}
+
+fn scanned(inv: &Inventory) -> usize {
+    let report = inv.scan();
+    report.tables.iter().map(|t| t.stats.rows).sum()
+}
 const RPM_HEADERS: usize = 3_000;
 
 fn fixture(path: &str) -> std::path::PathBuf {
@@ -122,5 +162,51 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn bench_big(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    synthetic::dpkg_root(&root, BIG).unwrap();
+    // Files changed in the last 2 s are not cached.
+    std::thread::sleep(Duration::from_millis(2100));
+    let db = dir.path().join("local.db");
+    let mut g = c.benchmark_group("dpkg_100k_scan");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(30));
+    g.throughput(Throughput::Elements(BIG as u64));
+    g.bench_function("first_scan_with_db", |b| {
+        b.iter_batched(
+            || inventory(&root, &db),
+            |inv| assert_eq!(scanned(&inv), BIG),
+            BatchSize::PerIteration,
+        )
+    });
+    let inv = inventory(&root, &db);
+    scanned(&inv);
+    g.bench_function("unchanged_rescan_same_process", |b| {
+        b.iter(|| assert_eq!(scanned(&inv), BIG))
+    });
+    drop(inv);
+    g.bench_function("unchanged_rescan_new_process", |b| {
+        // A new module on the existing database: the package cache is empty.
+        b.iter_batched(
+            || {
+                let cfg = Config {
+                    collectors: Collectors {
+                        packages: true,
+                        ..Collectors::default()
+                    },
+                    db_path: Some(db.clone()),
+                    ..Config::default()
+                };
+                let provider = Box::new(LinuxSysInfo::with_root(&root, null_logger()));
+                Inventory::new(cfg, provider, Arc::new(Discard), null_logger()).unwrap()
+            },
+            |inv| assert_eq!(scanned(&inv), BIG),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_big);
 criterion_main!(benches);

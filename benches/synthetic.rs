@@ -45,3 +45,33 @@ pub fn churned_iter(n: usize) -> impl Iterator<Item = Row> {
         i => Some(package(i, 0)),
     })
 }
+
+/// A dpkg status file of `n` installed packages, about 250 bytes a stanza (the 100,000
+/// package fixture of the first-sync and memory benchmarks, and of `examples/dpkg_fixture`).
+#[allow(dead_code)] // Not every file that includes this one writes fixtures.
+pub fn dpkg_status(n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(n * 300);
+    for i in 0..n {
+        let _ = write!(
+            s,
+            "Package: pkg{i:06}\nStatus: install ok installed\nPriority: optional\nSection: utils\n\
+             Installed-Size: {}\nMaintainer: Someone <m{}@example.org>\nArchitecture: amd64\n\
+             Version: 1.{}.{}-1\nDescription: synthetic package {i}\n A longer line.\n\n",
+            i % 5000 + 1,
+            i % 100,
+            i % 50,
+            i % 7
+        );
+    }
+    s
+}
+
+/// Writes a system tree at `root` whose only package database is a dpkg status file of
+/// `n` packages ([`dpkg_status`]).
+#[allow(dead_code)] // Not every file that includes this one writes fixtures.
+pub fn dpkg_root(root: &std::path::Path, n: usize) -> std::io::Result<()> {
+    let dir = root.join("var/lib/dpkg");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("status"), dpkg_status(n))
+}

@@ -3,7 +3,7 @@
 //! integrity checks and full resends, cleaning up after disabled collectors (DataClean,
 //! deleting the database), and the context documents the vulnerability detector needs.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +12,7 @@ use super::sync::queue_item;
 use super::{Inventory, SyncRunError};
 use crate::catalog::{self, TableDef, TABLES};
 use crate::dbsync::DbSync;
-use crate::sync_protocol::{ItemOperation, SyncOption};
+use crate::sync_protocol::SyncOption;
 use crate::LogLevel;
 
 pub use crate::catalog::VULNERABILITIES_INDEX;
@@ -265,7 +265,10 @@ impl Inventory {
             );
             return;
         }
-        let pending = match vd.queue().fetch_pending(true) {
+        // Only the indices and ids of the pending differences are read, never their
+        // documents, and the context rows are queued a page at a time: memory stays flat
+        // however many differences are pending.
+        let (indices, pending) = match vd.queue().pending_value_indices() {
             Ok(p) => p,
             Err(e) => {
                 self.log(
@@ -275,44 +278,56 @@ impl Inventory {
                 return;
             }
         };
-        if pending.is_empty() {
+        if pending == 0 {
             return;
         }
-        let mut queued: HashMap<&str, HashSet<&str>> = HashMap::new();
         let mut wanted: BTreeSet<&'static str> = BTreeSet::new();
-        for item in &pending {
-            queued
-                .entry(item.index.as_str())
-                .or_default()
-                .insert(item.id.as_str());
-            if item.operation == ItemOperation::Delete {
-                continue;
-            }
-            if let Some(t) = catalog::table_for_index(&item.index) {
+        for index in &indices {
+            if let Some(t) = catalog::table_for_index(index) {
                 wanted.extend(t.data_context().iter().map(|c| c.name));
             }
         }
+        const PAGE: usize = 512;
         let mut total = 0usize;
         for name in wanted {
             let Some(t) = catalog::table(name) else {
                 continue;
             };
-            let rows = self.with_db(|db| db.select_all(t)).unwrap_or_default();
-            let skip = queued.get(t.index);
             let mut items = Vec::new();
-            for row in &rows {
-                let mut st = events::stateful(t, row, Operation::Modify);
-                if skip.is_some_and(|s| s.contains(st.id.as_str())) {
-                    continue;
+            let mut failed: Option<String> = None;
+            let mut submit = |items: &mut Vec<_>, failed: &mut Option<String>| {
+                total += items.len();
+                if let Err(e) = vd.queue().submit_all(items.drain(..)) {
+                    failed.get_or_insert(e.to_string());
                 }
-                let json = serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
-                let mut item = queue_item(&st, json);
-                item.version = 0;
-                item.is_data_context = true;
-                items.push(item);
+            };
+            let read = self.with_db(|db| {
+                db.for_each_row(t, &mut |row| {
+                    let mut st = events::stateful(t, &row, Operation::Modify);
+                    // A document whose own difference is pending goes as that difference.
+                    if vd
+                        .queue()
+                        .is_pending_value(t.index, &st.id)
+                        .unwrap_or(false)
+                    {
+                        return;
+                    }
+                    let json =
+                        serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
+                    let mut item = queue_item(&st, json);
+                    item.version = 0;
+                    item.is_data_context = true;
+                    items.push(item);
+                    if items.len() == PAGE {
+                        submit(&mut items, &mut failed);
+                    }
+                })
+            });
+            submit(&mut items, &mut failed);
+            if let Err(e) = read {
+                failed.get_or_insert(e.to_string());
             }
-            total += items.len();
-            if let Err(e) = vd.queue().submit_all(items) {
+            if let Some(e) = failed {
                 self.log(
                     LogLevel::Error,
                     &format!("Failed to persist DataContext from {}: {e}", t.name),
@@ -321,10 +336,7 @@ impl Inventory {
         }
         self.log(
             LogLevel::Debug,
-            &format!(
-                "VD DataContext complete: {total} items for {} DataValues",
-                pending.len()
-            ),
+            &format!("VD DataContext complete: {total} items for {pending} DataValues"),
         );
     }
 

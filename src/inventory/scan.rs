@@ -309,13 +309,23 @@ impl Scanner {
     }
 
     fn emit(&self, table: &'static TableDef, change: &Change) {
+        if !self.notify.load(Ordering::SeqCst) {
+            // No stateless event: only the stateful document is made.
+            let (row, operation) = match change {
+                Change::Inserted(r) => (r, events::Operation::Create),
+                Change::Modified { new, .. } => (new, events::Operation::Modify),
+                Change::Deleted(r) => (r, events::Operation::Delete),
+            };
+            let stateful = events::stateful(table, row, operation);
+            let json = serde_json::to_string(&stateful.document).unwrap_or_default();
+            self.sink.stateful(&stateful, &json);
+            return;
+        }
         let (stateful, stateless) = events::events(table, change);
         // Serializing a JSON map cannot fail; an empty string would only reach the log.
         let json = serde_json::to_string(&stateful.document).unwrap_or_default();
         self.sink.stateful(&stateful, &json);
-        if self.notify.load(Ordering::SeqCst) {
-            let event = serde_json::Value::Object(stateless).to_string();
-            self.sink.stateless(&event);
-        }
+        let event = serde_json::Value::Object(stateless).to_string();
+        self.sink.stateless(&event);
     }
 }

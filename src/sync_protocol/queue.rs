@@ -54,6 +54,29 @@ const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS batch_staging (
     version INTEGER NOT NULL,
     is_data_context INTEGER NOT NULL);";
 
+/// The items of the session in progress, copied when it began (see
+/// [`PersistentQueue::snapshot_for_sync`]); in the connection's temporary database, created
+/// when first needed.
+const SESSION_SNAPSHOT: &str = "CREATE TEMP TABLE IF NOT EXISTS session_snapshot (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    idx TEXT NOT NULL,
+    data TEXT NOT NULL,
+    operation INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    is_data_context INTEGER NOT NULL);";
+
+/// What [`PersistentQueue::snapshot_for_sync`] put in the session snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Items in the snapshot.
+    pub total: usize,
+    /// How many of them are DataValues (the others are DataContexts).
+    pub values: usize,
+    /// The distinct indices of the DataValues, sorted.
+    pub indices: Vec<String>,
+}
+
 /// What a queued difference does to its document. The values are the ones stored in the
 /// queue file (and the agent's `Operation_t`), so a queue written before stays readable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -607,6 +630,125 @@ impl PersistentQueue {
             )?;
             tx.commit()?;
             Ok(items)
+        })
+    }
+
+    /// Marks every pending item as in flight, as [`fetch_and_mark_for_sync`]
+    /// (Self::fetch_and_mark_for_sync) does, but copies them into the session snapshot (a
+    /// temporary table of the queue's connection: SQLite's temporary storage, not the
+    /// process's memory) instead of returning them; the session reads them back a page at
+    /// a time with [`session_page`](Self::session_page). The snapshot keeps each item as it
+    /// was when the session began, whatever is submitted meanwhile. Item `n` (from 0, in
+    /// submission order) has sequence number `n`.
+    pub fn snapshot_for_sync(&self) -> Result<Snapshot, QueueError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(SESSION_SNAPSHOT)?;
+            tx.execute("DELETE FROM temp.session_snapshot", [])?;
+            tx.execute(
+                "INSERT INTO temp.session_snapshot (seq, id, idx, data, operation, version, \
+                 is_data_context) SELECT row_number() OVER (ORDER BY rowid) - 1, id, idx, data, \
+                 operation, version, is_data_context FROM persistent_queue WHERE sync_status = ?1",
+                [PENDING],
+            )?;
+            let (total, values): (i64, i64) = tx.query_row(
+                "SELECT COUNT(*), COUNT(*) - COALESCE(SUM(is_data_context != 0), 0) \
+                 FROM temp.session_snapshot",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let indices = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT DISTINCT idx FROM temp.session_snapshot WHERE is_data_context = 0 \
+                     ORDER BY idx",
+                )?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect::<Result<Vec<_>, _>>()?
+            };
+            tx.execute(
+                "UPDATE persistent_queue SET sync_status = ?1 WHERE sync_status = ?2",
+                params![SYNCING, PENDING],
+            )?;
+            tx.commit()?;
+            Ok(Snapshot {
+                total: total as usize,
+                values: values as usize,
+                indices,
+            })
+        })
+    }
+
+    /// Up to `limit` items of the session snapshot, DataValues (`contexts` false) or
+    /// DataContexts, whose sequence numbers follow `after` (from the first with `None`),
+    /// in sequence order.
+    pub fn session_page(
+        &self,
+        contexts: bool,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Item>, QueueError> {
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, id, idx, data, operation, version, is_data_context \
+                 FROM temp.session_snapshot WHERE (is_data_context != 0) = ?1 AND seq > ?2 \
+                 ORDER BY seq LIMIT ?3",
+            )?;
+            let after = after.map_or(-1, |a| a as i64);
+            let rows = stmt.query_map(params![contexts, after, limit as i64], |r| {
+                Ok(Item {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    id: r.get(1)?,
+                    index: r.get(2)?,
+                    data: r.get(3)?,
+                    operation: ItemOperation::from_stored(r.get(4)?),
+                    version: r.get::<_, i64>(5)? as u64,
+                    is_data_context: r.get::<_, i64>(6)? != 0,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Empties the session snapshot (the session ended, whatever its outcome).
+    pub fn drop_snapshot(&self) -> Result<(), QueueError> {
+        self.with_conn(|conn| {
+            conn.execute_batch(SESSION_SNAPSHOT)?;
+            conn.execute("DELETE FROM temp.session_snapshot", [])?;
+            Ok(())
+        })
+    }
+
+    /// The distinct indices of the pending DataValues that are not deletions, and how many
+    /// DataValues are pending, without reading the items.
+    pub fn pending_value_indices(&self) -> Result<(Vec<String>, usize), QueueError> {
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT DISTINCT idx FROM persistent_queue WHERE sync_status = 0 \
+                 AND is_data_context = 0 AND operation != ?1 ORDER BY idx",
+            )?;
+            let rows = stmt.query_map([ItemOperation::Delete as i64], |r| r.get::<_, String>(0))?;
+            let indices = rows.collect::<Result<Vec<_>, _>>()?;
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM persistent_queue WHERE sync_status = 0 \
+                 AND is_data_context = 0",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok((indices, n as usize))
+        })
+    }
+
+    /// Whether a DataValue of `index` with document `id` is pending.
+    pub fn is_pending_value(&self, index: &str, id: &str) -> Result<bool, QueueError> {
+        self.with_conn(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT 1 FROM persistent_queue WHERE id = ?1 AND idx = ?2 \
+                     AND sync_status = 0 AND is_data_context = 0",
+                )?
+                .query_row([id, index], |_| Ok(()))
+                .optional()?
+                .is_some())
         })
     }
 

@@ -186,6 +186,65 @@ impl Outgoing {
     }
 }
 
+/// How many queued items a DELTA session reads from its snapshot at a time.
+const PAGE: usize = 512;
+
+/// The numbered messages of a session: in memory (FULL sessions, DataClean, which are
+/// small or already in memory), or the queue's session snapshot read a page at a time
+/// (DELTA sessions), so a session of any size costs a page of memory.
+enum Messages<'a> {
+    Memory(Vec<Outgoing>),
+    Snapshot(&'a PersistentQueue),
+}
+
+impl Messages<'_> {
+    /// Calls `f` with every message (DataValues first, then DataContexts, each in sequence
+    /// order), or only those whose sequence number is in one of `ranges`; returns how many.
+    fn each(
+        &self,
+        ranges: Option<&[(u64, u64)]>,
+        f: &mut dyn FnMut(&Outgoing) -> Result<(), SyncError>,
+    ) -> Result<usize, SyncError> {
+        let wanted =
+            |seq: u64| ranges.is_none_or(|r| r.iter().any(|&(b, e)| (b..=e).contains(&seq)));
+        let mut n = 0;
+        match self {
+            Messages::Memory(all) => {
+                for o in all.iter().filter(|o| wanted(o.seq())) {
+                    f(o)?;
+                    n += 1;
+                }
+            }
+            Messages::Snapshot(queue) => {
+                for contexts in [false, true] {
+                    let mut after = None;
+                    loop {
+                        let page = queue.session_page(contexts, after, PAGE)?;
+                        let Some(last) = page.last() else {
+                            break;
+                        };
+                        after = Some(last.seq);
+                        let full = page.len() == PAGE;
+                        for item in page.into_iter().filter(|i| wanted(i.seq)) {
+                            let o = if contexts {
+                                Outgoing::Context(item)
+                            } else {
+                                Outgoing::Value(item)
+                            };
+                            f(&o)?;
+                            n += 1;
+                        }
+                        if !full {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// Counts messages in one-second windows; the first window opens with the first message.
 struct RateLimiter {
     window: Option<Instant>,
@@ -297,11 +356,37 @@ impl SyncProtocol {
             return Err(SyncError::TransportUnavailable);
         }
         self.reset_state();
-        let mut items = if mode == Mode::ModuleFull {
-            self.in_memory.lock().clone()
+        let (messages, total, indices) = if mode == Mode::ModuleFull {
+            let mut items = self.in_memory.lock().clone();
+            for (seq, item) in items.iter_mut().enumerate() {
+                item.seq = seq as u64;
+            }
+            let indices: BTreeSet<String> = items
+                .iter()
+                .filter(|i| !i.is_data_context)
+                .map(|i| i.index.clone())
+                .collect();
+            let total = items.len();
+            // DataValues first, then DataContexts, each keeping its sequence number.
+            let (values, contexts): (Vec<Item>, Vec<Item>) =
+                items.into_iter().partition(|i| !i.is_data_context);
+            let outgoing: Vec<Outgoing> = values
+                .into_iter()
+                .map(Outgoing::Value)
+                .chain(contexts.into_iter().map(Outgoing::Context))
+                .collect();
+            (
+                Messages::Memory(outgoing),
+                total,
+                indices.into_iter().collect::<Vec<_>>(),
+            )
         } else {
-            match self.queue.fetch_and_mark_for_sync() {
-                Ok(items) => items,
+            match self.queue.snapshot_for_sync() {
+                Ok(snapshot) => (
+                    Messages::Snapshot(&self.queue),
+                    snapshot.total,
+                    snapshot.indices,
+                ),
                 Err(e) => {
                     self.log(
                         LogLevel::Error,
@@ -311,44 +396,33 @@ impl SyncProtocol {
                 }
             }
         };
-        if items.is_empty() {
+        if total == 0 {
             self.log(
                 LogLevel::Debug,
                 &format!("No items to synchronize in {mode:?} mode"),
             );
+            if mode != Mode::ModuleFull {
+                let _ = self.queue.drop_snapshot();
+            }
             return Ok(Outcome::NothingToSend);
         }
-        for (seq, item) in items.iter_mut().enumerate() {
-            item.seq = seq as u64;
-        }
-        let indices: BTreeSet<String> = items
-            .iter()
-            .filter(|i| !i.is_data_context)
-            .map(|i| i.index.clone())
-            .collect();
-        let total = items.len();
-        // DataValues first, then DataContexts, each keeping its sequence number.
-        let (values, contexts): (Vec<Item>, Vec<Item>) =
-            items.into_iter().partition(|i| !i.is_data_context);
-        let outgoing: Vec<Outgoing> = values
-            .into_iter()
-            .map(Outgoing::Value)
-            .chain(contexts.into_iter().map(Outgoing::Context))
-            .collect();
 
         let result = self
-            .start_and_wait(mode, total as u64, indices.into_iter().collect(), option)
-            .and_then(|()| self.send_all(&outgoing))
-            .and_then(|()| self.end_and_wait(&outgoing));
+            .start_and_wait(mode, total as u64, indices, option)
+            .and_then(|()| self.send_all(&messages, None))
+            .and_then(|()| self.end_and_wait(&messages));
         let ok = result.is_ok();
 
         let finalized = if mode == Mode::ModuleFull {
             self.in_memory.lock().clear();
             Ok(())
-        } else if ok {
-            self.queue.clear_synced()
         } else {
-            self.queue.reset_syncing()
+            let _ = self.queue.drop_snapshot();
+            if ok {
+                self.queue.clear_synced()
+            } else {
+                self.queue.reset_syncing()
+            }
         };
         if let Err(e) = finalized {
             self.log(
@@ -403,7 +477,7 @@ impl SyncProtocol {
             self.log(LogLevel::Error, "Failed to send ChecksumModule message");
             return Integrity::Unavailable(e);
         }
-        let answer = self.end_and_wait(&[]);
+        let answer = self.end_and_wait(&Messages::Memory(Vec::new()));
         self.reset_state();
         match answer {
             Ok(()) => {
@@ -475,15 +549,12 @@ impl SyncProtocol {
                 index: index.clone(),
             })
             .collect();
+        let count = outgoing.len();
+        let messages = Messages::Memory(outgoing);
         let result = self
-            .start_and_wait(
-                Mode::ModuleDelta,
-                outgoing.len() as u64,
-                indices.to_vec(),
-                option,
-            )
-            .and_then(|()| self.send_all(&outgoing))
-            .and_then(|()| self.end_and_wait(&outgoing));
+            .start_and_wait(Mode::ModuleDelta, count as u64, indices.to_vec(), option)
+            .and_then(|()| self.send_all(&messages, None))
+            .and_then(|()| self.end_and_wait(&messages));
         if result.is_ok() {
             self.log(
                 LogLevel::Debug,
@@ -503,9 +574,7 @@ impl SyncProtocol {
             self.log(LogLevel::Warning, "DataClean notification failed.");
         }
         self.reset_state();
-        result.map(|()| Outcome::Delivered {
-            messages: outgoing.len(),
-        })
+        result.map(|()| Outcome::Delivered { messages: count })
     }
 
     fn reset_state(&self) {
@@ -619,9 +688,13 @@ impl SyncProtocol {
         Err(last_error)
     }
 
-    fn send_all(&self, outgoing: &[Outgoing]) -> Result<(), SyncError> {
+    fn send_all(
+        &self,
+        messages: &Messages<'_>,
+        ranges: Option<&[(u64, u64)]>,
+    ) -> Result<(), SyncError> {
         let session = self.state.lock().session;
-        for o in outgoing {
+        messages.each(ranges, &mut |o| {
             if self.stopping() {
                 self.log(
                     LogLevel::Info,
@@ -633,11 +706,12 @@ impl SyncProtocol {
                 self.log(LogLevel::Error, "Failed to send Data message.");
                 return Err(e);
             }
-        }
+            Ok(())
+        })?;
         Ok(())
     }
 
-    fn end_and_wait(&self, outgoing: &[Outgoing]) -> Result<(), SyncError> {
+    fn end_and_wait(&self, messages: &Messages<'_>) -> Result<(), SyncError> {
         let session = {
             let mut st = self.state.lock();
             st.phase = Phase::WaitingEndAck;
@@ -691,12 +765,8 @@ impl SyncProtocol {
                     );
                     return Err(SyncError::BadReqRet("a range ends before it begins"));
                 }
-                let again: Vec<Outgoing> = outgoing
-                    .iter()
-                    .filter(|o| ranges.iter().any(|&(b, e)| (b..=e).contains(&o.seq())))
-                    .cloned()
-                    .collect();
-                if again.is_empty() {
+                let again = messages.each(Some(&ranges), &mut |_| Ok(()))?;
+                if again == 0 {
                     self.log(
                         LogLevel::Error,
                         "ReqRet asked for ranges that yield no data. Aborting.",
@@ -705,9 +775,9 @@ impl SyncProtocol {
                 }
                 self.log(
                     LogLevel::Debug,
-                    &format!("Resending {} messages for ReqRet", again.len()),
+                    &format!("Resending {again} messages for ReqRet"),
                 );
-                if let Err(e) = self.send_all(&again) {
+                if let Err(e) = self.send_all(messages, Some(&ranges)) {
                     self.log(LogLevel::Error, "Failed to resend data for ReqRet.");
                     return Err(e);
                 }

@@ -9,6 +9,7 @@
 //! - `ffi_host`: the C ABI driven as a hostile host would (re-init, double lock, reentrant query).
 //! - `header`: the committed C header is what cbindgen makes of the code today.
 //! - `inventory`: the inventory module end to end on a system tree in a temporary directory.
+//! - `memory`: the bounded-memory paths (paged sessions and deletions, chunked dpkg reads) give the same results.
 //! - `metadata_shm`: the agent metadata read from the provider's shared-memory file.
 //! - `normalizer`: the package normalizer on the agent's own `norm_config.json` rules.
 //! - `storage_faults`: transient storage faults lose nothing; stops end checks and scans (issue 13.2).
@@ -40,6 +41,7 @@ mod exported_symbols;
 mod ffi_host;
 mod header;
 mod inventory;
+mod memory;
 mod metadata_shm;
 mod normalizer;
 mod storage_faults;

@@ -73,12 +73,18 @@ impl PrintSink {
 
 impl Sink for PrintSink {
     fn stateless(&self, event: &str) {
+        if self.out.is_none() {
+            return;
+        }
         let event: Value = serde_json::from_str(event).unwrap_or(Value::String(event.into()));
         self.line(json!({"type": "stateless", "event": event}));
     }
 
     fn stateful(&self, doc: &Stateful, _json: &str) {
         self.documents.fetch_add(1, Ordering::Relaxed);
+        if self.out.is_none() {
+            return;
+        }
         self.line(json!({
             "type": "stateful",
             "id": doc.id,
@@ -107,8 +113,9 @@ pub fn scan(a: ScanArgs, console: &Arc<Console>, log: Logger) -> Result<(), Fail
         interval: 3600,
         scan_on_start: true,
         collectors: collectors(a.only.as_ref(), a.ports_all),
-        // One run is one scan: report its changes on both channels.
-        notify_on_first_scan: true,
+        // One run is one scan: with --jsonl, report its changes on both channels (the
+        // summary prints no event, so none is made).
+        notify_on_first_scan: a.jsonl,
         db_path: a.db.clone(),
         normalizer_config: None,
         normalizer_type: None,
@@ -119,7 +126,9 @@ pub fn scan(a: ScanArgs, console: &Arc<Console>, log: Logger) -> Result<(), Fail
             .then(|| Mutex::new(BufWriter::new(std::io::stdout()))),
         documents: AtomicUsize::new(0),
     });
-    let provider = Box::new(LinuxSysInfo::with_root(&a.root.root, log.clone()));
+    // One scan: no package cache to fill.
+    let provider =
+        Box::new(LinuxSysInfo::with_root(&a.root.root, log.clone()).without_package_cache());
     let inv = Inventory::new(cfg, provider, sink.clone(), log)
         .map_err(|e| Failure::Job(format!("cannot open the inventory database: {e}")))?;
     let report = {
@@ -181,7 +190,7 @@ pub fn scan_now(
         out: None,
         documents: AtomicUsize::new(0),
     });
-    let provider = Box::new(LinuxSysInfo::with_root(root, log.clone()));
+    let provider = Box::new(LinuxSysInfo::with_root(root, log.clone()).without_package_cache());
     let inv = Inventory::new(cfg, provider, sink, log)
         .map_err(|e| Failure::Job(format!("cannot open an inventory in memory: {e}")))?;
     let report = inv.scan();

@@ -13,6 +13,7 @@
 //! them, as the agent does.
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -33,17 +34,61 @@ pub fn collect(ctx: &mut Ctx<'_, '_>, each: &mut dyn FnMut(Row)) -> Result<(), C
     let path = ctx.p.path(STATUS);
     let p = ctx.p;
     ctx.source("dpkg", std::slice::from_ref(&path), each, &mut |each| {
-        let bytes = match read_bytes(&path, STATUS_LIMIT) {
-            Ok(b) => b,
+        let file = match crate::sysinfo::read::open(&path) {
+            Ok(f) => f,
             // The agent reads nothing when the file is absent.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(CollectError::io(path.display(), e)),
         };
-        parse_status(&bytes, each, &mut |msg| {
+        parse_status_stream(file.take(STATUS_LIMIT), each, &mut |msg| {
             p.debug(&format!("{}: {msg}", path.display()))
-        });
-        Ok(())
+        })
+        .map_err(|e| CollectError::io(path.display(), e))
     })
+}
+
+/// How much of the status file is read at a time.
+const CHUNK: usize = 256 << 10;
+
+/// [`parse_status`] over a reader, a chunk at a time: only the stanzas not yet complete
+/// are kept between reads, so memory stays at a chunk (plus the longest stanza) however
+/// big the file is. The rows are the same as [`parse_status`] of the whole file.
+pub fn parse_status_stream(
+    mut reader: impl Read,
+    each: &mut dyn FnMut(Row),
+    skip: &mut dyn FnMut(String),
+) -> std::io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
+    // Where the search for a stanza end resumes (what is before has none).
+    let mut searched = 0usize;
+    loop {
+        let start = buf.len();
+        buf.resize(start + CHUNK, 0);
+        let n = loop {
+            match reader.read(&mut buf[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        buf.truncate(start + n);
+        if n == 0 {
+            parse_status(&buf, each, skip);
+            return Ok(());
+        }
+        // The last blank line ends the last complete stanza of the buffer.
+        let from = searched.saturating_sub(1);
+        match memchr::memmem::rfind(&buf[from..], b"\n\n") {
+            Some(i) => {
+                let cut = from + i + 2;
+                parse_status(&buf[..cut], each, skip);
+                buf.drain(..cut);
+                searched = 0;
+            }
+            None => searched = buf.len(),
+        }
+        buf.shrink_to(CHUNK * 2);
+    }
 }
 
 /// The fields of one stanza a row needs, as byte ranges of the file.

@@ -15,8 +15,8 @@
 //! reporting every package of that database deleted.
 //!
 //! [`PackageCache`] makes a rescan of unchanged databases cheap: it remembers, per
-//! source, the file identity (device, inode, size, mtime, ctime) and the rows it produced,
-//! and replays them when nothing changed.
+//! source, the file identity (device, inode, size, mtime, ctime) and the rows it produced
+//! (in a temporary file, not in memory), and replays them when nothing changed.
 
 pub mod apk;
 pub mod dpkg;
@@ -131,21 +131,23 @@ impl Ctx<'_, '_> {
         self.seen.push(key.to_string());
         let stamp = Stamp::of(files);
         if let Some(rows) = stamp.as_ref().and_then(|s| cache.rows(key, s)) {
-            for text in rows.iter() {
-                if let Ok(row) = serde_json::from_str::<Row>(text) {
-                    each(row);
-                }
+            match rows.replay(each) {
+                Ok(()) => return Ok(()),
+                // The spill file cannot be read back: read the database again (rows
+                // already replayed are pushed twice, which the diff engine takes as one).
+                Err(_) => cache.forget(key),
             }
-            return Ok(());
         }
-        // Rows are kept as compact JSON text: a third of the memory of the parsed maps.
-        let mut rows = Vec::new();
+        // Rows are kept as compact JSON lines, in an unnamed temporary file when one can be
+        // made (memory stays flat however many packages there are), else in memory.
+        let mut rows = RowStore::new();
         produce(&mut |row| {
-            rows.push(Value::Object(row.clone()).to_string().into_boxed_str());
+            // Serializing a map of JSON values cannot fail.
+            rows.push(&serde_json::to_string(&row).unwrap_or_default());
             each(row);
         })?;
-        match stamp {
-            Some(stamp) if stamp.settled() => cache.store(key, stamp, rows),
+        match (stamp, rows.finish()) {
+            (Some(stamp), Some(rows)) if stamp.settled() => cache.store(key, stamp, rows),
             _ => cache.forget(key),
         }
         Ok(())
@@ -229,13 +231,141 @@ impl Stamp {
     }
 }
 
+/// Sources whose rows take more than this much JSON are only cached in a spill file.
+const IN_MEMORY_LIMIT: usize = 1 << 20;
+
+/// The rows of one source as JSON lines: in an unnamed temporary file (`O_TMPFILE` in the
+/// system's temporary directory, gone when closed) or, when none can be made, in memory
+/// up to [`IN_MEMORY_LIMIT`] (a bigger source is then not cached).
+enum RowStore {
+    File {
+        writer: std::io::BufWriter<std::fs::File>,
+        failed: bool,
+    },
+    Memory {
+        rows: Vec<Box<str>>,
+        bytes: usize,
+    },
+}
+
+/// A finished [`RowStore`].
+enum StoredRows {
+    File(std::fs::File),
+    Memory(Vec<Box<str>>),
+}
+
+fn spill_file() -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(std::env::temp_dir())
+}
+
+impl RowStore {
+    fn new() -> RowStore {
+        match spill_file() {
+            Ok(f) => RowStore::File {
+                writer: std::io::BufWriter::with_capacity(64 << 10, f),
+                failed: false,
+            },
+            Err(_) => RowStore::Memory {
+                rows: Vec::new(),
+                bytes: 0,
+            },
+        }
+    }
+
+    fn push(&mut self, json: &str) {
+        use std::io::Write as _;
+        match self {
+            RowStore::File { writer, failed } => {
+                if !*failed && writeln!(writer, "{json}").is_err() {
+                    *failed = true;
+                }
+            }
+            RowStore::Memory { rows, bytes } => {
+                if *bytes <= IN_MEMORY_LIMIT {
+                    *bytes += json.len();
+                    rows.push(json.into());
+                }
+            }
+        }
+    }
+
+    /// The rows to cache; `None` when they could not all be kept.
+    fn finish(self) -> Option<StoredRows> {
+        match self {
+            RowStore::File { writer, failed } => {
+                if failed {
+                    return None;
+                }
+                writer.into_inner().ok().map(StoredRows::File)
+            }
+            RowStore::Memory { rows, bytes } => {
+                (bytes <= IN_MEMORY_LIMIT).then_some(StoredRows::Memory(rows))
+            }
+        }
+    }
+}
+
+impl StoredRows {
+    /// Calls `each` with every stored row, in order.
+    fn replay(&self, each: &mut dyn FnMut(Row)) -> std::io::Result<()> {
+        use std::io::BufRead as _;
+        match self {
+            StoredRows::Memory(rows) => {
+                for text in rows {
+                    if let Ok(row) = serde_json::from_str::<Row>(text) {
+                        each(row);
+                    }
+                }
+            }
+            StoredRows::File(file) => {
+                // Positional reads: two scans replaying at once do not share an offset.
+                let mut reader =
+                    std::io::BufReader::with_capacity(64 << 10, ReadAt { file, pos: 0 });
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    if reader.read_until(b'\n', &mut line)? == 0 {
+                        break;
+                    }
+                    if let Ok(row) = serde_json::from_slice::<Row>(&line) {
+                        each(row);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A reader of a file from its start by positional reads.
+struct ReadAt<'a> {
+    file: &'a std::fs::File,
+    pos: u64,
+}
+
+impl std::io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt as _;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
 enum Cached {
-    Rows(Arc<Vec<Box<str>>>),
+    Rows(Arc<StoredRows>),
     Value(Box<dyn std::any::Any + Send>),
 }
 
-/// Rows of unchanged package databases, kept between scans. Holds one copy of every row
-/// of every source (a few MB for a few thousand packages).
+/// Rows of unchanged package databases, kept between scans: one copy of every row of every
+/// source, in unnamed temporary files (see [`RowStore`]), so the process's memory does not
+/// grow with the number of packages.
 #[derive(Default)]
 pub struct PackageCache {
     inner: Mutex<HashMap<String, (Stamp, Cached)>>,
@@ -276,7 +406,7 @@ impl PackageCache {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn rows(&self, key: &str, stamp: &Stamp) -> Option<Arc<Vec<Box<str>>>> {
+    fn rows(&self, key: &str, stamp: &Stamp) -> Option<Arc<StoredRows>> {
         let found = match self.inner.lock().get(key) {
             Some((s, Cached::Rows(rows))) if s == stamp => Some(rows.clone()),
             _ => None,
@@ -294,7 +424,7 @@ impl PackageCache {
         found
     }
 
-    fn store(&self, key: &str, stamp: Stamp, rows: Vec<Box<str>>) {
+    fn store(&self, key: &str, stamp: Stamp, rows: StoredRows) {
         self.inner
             .lock()
             .insert(key.to_string(), (stamp, Cached::Rows(Arc::new(rows))));
