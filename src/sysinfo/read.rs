@@ -106,10 +106,30 @@ pub fn open(path: &Path) -> io::Result<File> {
 /// the file belongs to that very directory even if its path now names another one (a
 /// `/proc/<pid>` whose pid was reused). `shown` is the path recorded for it.
 pub fn open_at(dir: &File, name: &str, shown: &Path) -> io::Result<File> {
-    use std::os::fd::{AsRawFd as _, FromRawFd as _};
     record(shown);
     let name = std::ffi::CString::new(name)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name with a NUL"))?;
+    openat(dir, &name)
+}
+
+/// [`open_at`] for a name known at compile time, with the recorded path made only while
+/// [`recording`] runs: a walk over thousands of `/proc/<pid>` files builds no path per
+/// file.
+pub fn open_at_c(
+    dir: &File,
+    name: &std::ffi::CStr,
+    shown: impl FnOnce() -> PathBuf,
+) -> io::Result<File> {
+    RECORDED.with(|r| {
+        if let Some(paths) = r.borrow_mut().as_mut() {
+            paths.push(shown());
+        }
+    });
+    openat(dir, name)
+}
+
+fn openat(dir: &File, name: &std::ffi::CStr) -> io::Result<File> {
+    use std::os::fd::{AsRawFd as _, FromRawFd as _};
     // SAFETY: `dir` is an open descriptor for the duration of the call and `name` a
     // NUL-terminated string; openat() only reads them.
     let fd = unsafe {
@@ -124,6 +144,14 @@ pub fn open_at(dir: &File, name: &str, shown: &Path) -> io::Result<File> {
     }
     // SAFETY: openat() returned a new descriptor that nothing else owns.
     regular(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Replaces the contents of `buf` with at most `limit` bytes of an opened file, reusing
+/// its allocation (a loop over many small files allocates once).
+pub fn bytes_into(file: File, limit: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    file.take(limit).read_to_end(buf)?;
+    Ok(())
 }
 
 /// Opens the directory `path` (to read its entries with [`open_at`]).
