@@ -193,8 +193,9 @@ pub struct LinuxSysInfo {
     root: PathBuf,
     log: Logger,
     sources: Sources,
-    /// Package rows of sources that did not change since the last scan.
-    packages_cache: std::sync::Arc<packages::PackageCache>,
+    /// Package rows of sources that did not change since the last scan (none for a
+    /// provider that scans once).
+    packages_cache: Option<std::sync::Arc<packages::PackageCache>>,
 }
 
 impl LinuxSysInfo {
@@ -211,8 +212,16 @@ impl LinuxSysInfo {
             sources: Sources::for_root(&root),
             root,
             log,
-            packages_cache: std::sync::Arc::new(packages::PackageCache::new()),
+            packages_cache: Some(std::sync::Arc::new(packages::PackageCache::new())),
         }
+    }
+
+    /// The same provider without the package cache: every scan reads every package
+    /// database, and none keeps a copy of the rows for the next one. For a process that
+    /// scans once (`syscollector scan`), where a copy would never be replayed.
+    pub fn without_package_cache(mut self) -> Self {
+        self.packages_cache = None;
+        self
     }
 
     /// The same provider with other live sources.
@@ -290,7 +299,10 @@ impl SysInfo for LinuxSysInfo {
     }
 
     fn packages(&self, each: &mut dyn FnMut(Row)) -> Result<(), CollectError> {
-        packages::collect_cached(self, &self.packages_cache, each)
+        match &self.packages_cache {
+            Some(cache) => packages::collect_cached(self, cache, each),
+            None => packages::collect(self, each),
+        }
     }
 
     fn hotfixes(&self) -> Result<Vec<Row>, CollectError> {

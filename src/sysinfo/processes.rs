@@ -127,7 +127,11 @@ pub fn parse_stat(text: impl AsRef<[u8]>) -> Option<ProcStat> {
     if close < open {
         return None;
     }
-    let pid = std::str::from_utf8(&text[..open]).ok()?.trim().parse().ok()?;
+    let pid = std::str::from_utf8(&text[..open])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let comm = String::from_utf8_lossy(&text[open + 1..close]).into_owned();
     // Fields after the command name, numbered from 0 (= field 3, the state).
     let mut fields = text[close + 1..]
@@ -351,7 +355,10 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
         let mut samples: Vec<Vec<u8>> = Vec::new();
         for tree in std::fs::read_dir(&dir).unwrap().flatten() {
-            for pid in std::fs::read_dir(tree.path().join("proc")).into_iter().flatten() {
+            for pid in std::fs::read_dir(tree.path().join("proc"))
+                .into_iter()
+                .flatten()
+            {
                 let pid = pid.unwrap().path();
                 for file in ["stat", "cmdline"] {
                     if let Ok(bytes) = std::fs::read(pid.join(file)) {

@@ -233,7 +233,10 @@ pub fn python_files(ctx: &mut Ctx<'_, '_>, out: &mut HashSet<String>) {
         lists.sort();
         for list in lists {
             match read_bytes(&list, LIST_LIMIT) {
-                Ok(bytes) => python_lines(p, &String::from_utf8_lossy(&bytes), &mut found),
+                Ok(bytes) => match std::str::from_utf8(&bytes) {
+                    Ok(text) => python_lines(p, text, &mut found),
+                    Err(_) => python_lines(p, &String::from_utf8_lossy(&bytes), &mut found),
+                },
                 Err(e) => p.debug(&format!("cannot read {}: {e}", list.display())),
             }
         }

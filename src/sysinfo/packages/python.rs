@@ -65,7 +65,13 @@ pub fn metadata_row(text: impl AsRef<[u8]>, path: &str) -> Option<Row> {
     row.insert("size".into(), Value::from(0));
     // Which of FIELDS hold a value other than the unknown marker.
     let mut known = [false; FIELDS.len()];
-    for line in text.split(|&b| b == b'\n') {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
         // Every prefix starts with an upper-case letter; most lines of a long description
         // are rejected by their first byte.
         if !line.first().is_some_and(u8::is_ascii_uppercase) {
