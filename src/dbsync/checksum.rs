@@ -380,7 +380,7 @@ mod tests {
             if !tree.path().join("proc").is_dir() && !tree.path().join("var").is_dir() {
                 continue;
             }
-            let p = LinuxSysInfo::with_root(&tree.path(), crate::null_logger());
+            let p = LinuxSysInfo::with_root(tree.path(), crate::null_logger());
             let mut check = |row: Row| {
                 let old = old_canonical(&Value::Object(row.clone()));
                 assert_eq!(row_checksum(&row), sha1_hex(old.as_bytes()), "{old}");

@@ -78,9 +78,15 @@ pub fn is_not_regular(e: &io::Error) -> bool {
 
 /// Refuses `file` (just opened) unless it is a regular file.
 fn regular(file: File) -> io::Result<File> {
-    let kind = file.metadata()?.file_type();
+    regular_sized(file).map(|(file, _)| file)
+}
+
+/// [`regular`], with the file's size as `fstat` gives it (0 for procfs and sysfs files).
+fn regular_sized(file: File) -> io::Result<(File, u64)> {
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
     if kind.is_file() {
-        Ok(file)
+        Ok((file, meta.len()))
     } else {
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -93,13 +99,18 @@ fn regular(file: File) -> io::Result<File> {
 /// (symbolic links followed). The descriptor stays non-blocking, which changes nothing
 /// for a regular file.
 pub fn open(path: &Path) -> io::Result<File> {
+    open_sized(path).map(|(file, _)| file)
+}
+
+/// [`open`], with the file's size when opened.
+fn open_sized(path: &Path) -> io::Result<(File, u64)> {
     record(path);
     let file = std::fs::OpenOptions::new()
         .read(true)
         // O_CLOEXEC is set by the standard library on every open.
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    regular(file)
+    regular_sized(file)
 }
 
 /// Opens `name` relative to the directory `dir` as [`open`] does (`openat(2)`), so that
@@ -178,7 +189,13 @@ pub fn bytes_of(file: File, limit: u64) -> io::Result<Vec<u8>> {
 
 /// At most `limit` bytes of `path` (see [`open`]).
 pub fn bytes(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    bytes_of(open(path)?, limit)
+    let (file, size) = open_sized(path)?;
+    // Room for the whole file (as its size was at the open) and the read that finds its
+    // end: one read instead of a series of growing ones. Files that say 0 (procfs) grow.
+    let room = size.min(limit).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(room).unwrap_or(0).min(1 << 24));
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// At most `limit` bytes of `path` as text, invalid UTF-8 replaced (see [`open`]). This
