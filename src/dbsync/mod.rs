@@ -10,6 +10,7 @@
 //! row is recognised by comparing one string; only rows whose checksum differs are read back
 //! column by column.
 
+pub mod checksum;
 pub mod schema;
 mod sqlvalue;
 

@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use serde_json::Value;
-use sha1::{Digest, Sha1};
 
 use super::ecs;
+use crate::dbsync::checksum::{self, sha1_hex};
 use crate::dbsync::schema::{ColumnType, TableDef, CHECKSUM, VERSION};
 use crate::dbsync::Change;
 use crate::Row;
@@ -53,50 +53,9 @@ impl Operation {
 }
 
 /// Compact JSON with object keys in byte order at every level, as the reference's JSON
-/// library writes it. Does not depend on how `serde_json` maps are ordered.
+/// library writes it (see [`crate::dbsync::checksum`]).
 pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(&mut out, v);
-    out
-}
-
-fn write_canonical(out: &mut String, v: &Value) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(out, &m[k]);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(out, item);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-fn sha1_hex(data: &[u8]) -> String {
-    let digest = Sha1::digest(data);
-    let mut s = String::with_capacity(40);
-    for b in digest {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    checksum::canonical_json(v)
 }
 
 /// Trims spaces around every string of a row (recursively), except the unknown marker
@@ -119,12 +78,8 @@ pub fn sanitize(v: &mut Value) {
 pub fn prepare_row(mut row: Row) -> Row {
     row.remove(CHECKSUM);
     row.remove(VERSION);
-    let mut v = Value::Object(row);
-    sanitize(&mut v);
-    let checksum = sha1_hex(canonical_json(&v).as_bytes());
-    let Value::Object(mut row) = v else {
-        return Row::new();
-    };
+    row.values_mut().for_each(sanitize);
+    let checksum = checksum::row_checksum(&row);
     row.insert(CHECKSUM.to_string(), Value::String(checksum));
     row
 }

@@ -109,6 +109,19 @@ impl Inventory {
             Some(p) => DbSync::open(p, &|l, m| log(l, m))?,
             None => DbSync::in_memory()?,
         };
+        Ok(Self::from_db(cfg, db, provider, sink, log))
+    }
+
+    /// [`new`](Self::new) with a database the caller opened already (`cfg.db_path` is
+    /// then only informative): a tool that checks the database before it starts does
+    /// not open and verify it twice.
+    pub fn from_db(
+        cfg: Config,
+        db: DbSync,
+        provider: Box<dyn SysInfo>,
+        sink: Arc<dyn Sink>,
+        log: Logger,
+    ) -> Inventory {
         let normalizer = cfg.normalizer_config.as_ref().and_then(|p| {
             normalizer::Normalizer::load(
                 p,
@@ -120,14 +133,14 @@ impl Inventory {
             )
         });
         let scanner = Scanner::new(db, normalizer, sink, cfg.notify_on_first_scan, log.clone());
-        Ok(Inventory {
+        Inventory {
             cfg,
             provider,
             log,
             lifecycle: Lifecycle::new(),
             scanner,
             sync: sync::SyncSlot::default(),
-        })
+        }
     }
 
     /// Shares `lock` as the scan lock (the C ABI gives every instance the same one, so a

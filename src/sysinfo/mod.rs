@@ -193,8 +193,8 @@ pub struct LinuxSysInfo {
     root: PathBuf,
     log: Logger,
     sources: Sources,
-    /// Package rows of sources that did not change since the last scan (`None`: every
-    /// scan reads every package database, for a process that scans once).
+    /// Package rows of sources that did not change since the last scan (none for a
+    /// provider that scans once).
     packages_cache: Option<std::sync::Arc<packages::PackageCache>>,
 }
 
@@ -216,8 +216,9 @@ impl LinuxSysInfo {
         }
     }
 
-    /// The same provider without the package cache: for a process that scans once, which
-    /// would only pay for keeping rows no later scan replays.
+    /// The same provider without the package cache: every scan reads every package
+    /// database, and none keeps a copy of the rows for the next one. For a process that
+    /// scans once (`syscollector scan`), where a copy would never be replayed.
     pub fn without_package_cache(mut self) -> Self {
         self.packages_cache = None;
         self

@@ -15,6 +15,7 @@
 //! arguments joined by spaces, and `start` the start time as ISO 8601 UTC with whole
 //! seconds (`btime` of `<root>/proc/stat` plus the start tick over the tick rate).
 
+use std::ffi::CStr;
 use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -79,6 +80,8 @@ pub fn collect(p: &LinuxSysInfo, each: &mut dyn FnMut(Row)) -> Result<(), Collec
         Ok(ticks) => ticks,
     };
 
+    // One buffer per file, reused for every process.
+    let mut bufs = Buffers::default();
     for entry in entries {
         let entry = match entry {
             Ok(entry) => entry,
@@ -87,14 +90,11 @@ pub fn collect(p: &LinuxSysInfo, each: &mut dyn FnMut(Row)) -> Result<(), Collec
                 continue;
             }
         };
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
             continue;
         };
-        let dir = proc_dir.join(pid.to_string());
+        let dir = proc_dir.join(&name);
         let handle = match read::open_dir(&dir) {
             Ok(handle) => handle,
             Err(e) => {
@@ -102,7 +102,7 @@ pub fn collect(p: &LinuxSysInfo, each: &mut dyn FnMut(Row)) -> Result<(), Collec
                 continue;
             }
         };
-        match process_row(&handle, &dir, pid, btime, ticks) {
+        match process_row(&handle, &dir, pid, btime, ticks, &mut bufs) {
             Ok(row) => each(row),
             Err(e) => p.debug(&format!("skipping process {pid}: {e}")),
         }
@@ -110,47 +110,83 @@ pub fn collect(p: &LinuxSysInfo, each: &mut dyn FnMut(Row)) -> Result<(), Collec
     Ok(())
 }
 
-/// Parses one `/proc/<pid>/stat` line; None when it is not one.
-pub fn parse_stat(text: &str) -> Option<ProcStat> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
+/// The read buffers of [`process_row`], kept across processes.
+#[derive(Default)]
+struct Buffers {
+    stat: Vec<u8>,
+    cmdline: Vec<u8>,
+}
+
+/// Parses one `/proc/<pid>/stat` line; None when it is not one. Works on the bytes: only
+/// the command name is decoded (invalid UTF-8 replaced), as decoding the whole line first
+/// would give it.
+pub fn parse_stat(text: impl AsRef<[u8]>) -> Option<ProcStat> {
+    let text = text.as_ref();
+    let open = memchr::memchr(b'(', text)?;
+    let close = memchr::memrchr(b')', text)?;
     if close < open {
         return None;
     }
-    let pid = text[..open].trim().parse().ok()?;
-    let comm = text[open + 1..close].to_string();
+    let pid = std::str::from_utf8(&text[..open])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let comm = String::from_utf8_lossy(&text[open + 1..close]).into_owned();
     // Fields after the command name, numbered from 0 (= field 3, the state).
-    let fields: Vec<&str> = text[close + 1..].split_ascii_whitespace().collect();
-    let field = |i: usize| fields.get(i).copied();
-    let mut state_chars = field(0)?.chars();
-    let state = state_chars.next()?;
-    if state_chars.next().is_some() {
+    let mut fields = text[close + 1..]
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty());
+    // Exactly one character (a multi-byte one included).
+    let state_field = String::from_utf8_lossy(fields.next()?);
+    let mut chars = state_field.chars();
+    let state = chars.next()?;
+    if chars.next().is_some() {
         return None;
     }
+    let ppid = number(fields.next()?)?;
+    // Fields 2 to 10 skipped: utime is field 11.
+    let utime = number(fields.nth(9)?)?;
+    let stime = number(fields.next()?)?;
+    let starttime = number(fields.nth(6)?)?;
     Some(ProcStat {
         pid,
         comm,
         state,
-        ppid: field(1)?.parse().ok()?,
-        utime: field(11)?.parse().ok()?,
-        stime: field(12)?.parse().ok()?,
-        starttime: field(19)?.parse().ok()?,
+        ppid,
+        utime,
+        stime,
+        starttime,
     })
 }
 
-/// Splits a raw `/proc/<pid>/cmdline` (NUL-separated, usually NUL-terminated).
-pub fn parse_cmdline(raw: &str) -> CommandLine {
+fn number<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+/// Splits a raw `/proc/<pid>/cmdline` (NUL-separated, usually NUL-terminated); each part
+/// is decoded on its own (invalid UTF-8 replaced), as decoding the whole first would.
+pub fn parse_cmdline(raw: impl AsRef<[u8]>) -> CommandLine {
+    let raw = raw.as_ref();
     if raw.is_empty() {
         return CommandLine::default();
     }
-    let raw = raw.strip_suffix('\0').unwrap_or(raw);
-    let mut parts = raw.split('\0');
-    let command_line = parts.next().unwrap_or_default().to_string();
-    let args: Vec<&str> = parts.filter(|arg| !arg.is_empty()).collect();
+    let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
+    let mut parts = raw.split(|&b| b == 0);
+    let command_line = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    let mut args = String::new();
+    let mut args_count = 0u64;
+    for arg in parts.filter(|arg| !arg.is_empty()) {
+        if args_count > 0 {
+            args.push(' ');
+        }
+        args.push_str(&String::from_utf8_lossy(arg));
+        args_count += 1;
+    }
     CommandLine {
         command_line,
-        args: args.join(" "),
-        args_count: args.len() as u64,
+        args,
+        args_count,
     }
 }
 
@@ -169,17 +205,24 @@ fn iso8601(secs: u64) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
-fn process_row(dir: &File, path: &Path, pid: i32, btime: u64, ticks: u64) -> Result<Row, String> {
-    let file = |name: &str| -> Result<Vec<u8>, String> {
-        let shown = path.join(name);
-        read::open_at(dir, name, &shown)
-            .and_then(|f| read::bytes_of(f, READ_LIMIT))
-            .map_err(|e| format!("{}: {e}", shown.display()))
+fn process_row(
+    dir: &File,
+    path: &Path,
+    pid: i32,
+    btime: u64,
+    ticks: u64,
+    bufs: &mut Buffers,
+) -> Result<Row, String> {
+    let read = |name: &CStr, buf: &mut Vec<u8>| -> Result<(), String> {
+        let shown = || path.join(name.to_string_lossy().as_ref());
+        read::open_at_c(dir, name, shown)
+            .and_then(|f| read::bytes_into(f, READ_LIMIT, buf))
+            .map_err(|e| format!("{}: {e}", shown().display()))
     };
-    let stat_text = String::from_utf8_lossy(&file("stat")?).into_owned();
-    let stat = parse_stat(&stat_text).ok_or("stat: not a stat line")?;
-    let cmdline = String::from_utf8_lossy(&file("cmdline")?).into_owned();
-    let cmdline = parse_cmdline(&cmdline);
+    read(c"stat", &mut bufs.stat)?;
+    let stat = parse_stat(&bufs.stat).ok_or("stat: not a stat line")?;
+    read(c"cmdline", &mut bufs.cmdline)?;
+    let cmdline = parse_cmdline(&bufs.cmdline);
 
     let mut row = Row::new();
     row.insert("pid".into(), Value::from(pid.to_string()));
@@ -266,6 +309,91 @@ mod tests {
         let rewritten = parse_cmdline("nginx: worker process");
         assert_eq!(rewritten.command_line, "nginx: worker process");
         assert_eq!(rewritten.args_count, 0);
+    }
+
+    /// The parsers before they worked on bytes: the whole file decoded first.
+    fn old_parse_stat(text: &str) -> Option<ProcStat> {
+        let open = text.find('(')?;
+        let close = text.rfind(')')?;
+        if close < open {
+            return None;
+        }
+        let fields: Vec<&str> = text[close + 1..].split_ascii_whitespace().collect();
+        let field = |i: usize| fields.get(i).copied();
+        let mut state = field(0)?.chars();
+        let (Some(first), None) = (state.next(), state.next()) else {
+            return None;
+        };
+        Some(ProcStat {
+            pid: text[..open].trim().parse().ok()?,
+            comm: text[open + 1..close].to_string(),
+            state: first,
+            ppid: field(1)?.parse().ok()?,
+            utime: field(11)?.parse().ok()?,
+            stime: field(12)?.parse().ok()?,
+            starttime: field(19)?.parse().ok()?,
+        })
+    }
+
+    fn old_parse_cmdline(raw: &str) -> CommandLine {
+        if raw.is_empty() {
+            return CommandLine::default();
+        }
+        let raw = raw.strip_suffix('\0').unwrap_or(raw);
+        let mut parts = raw.split('\0');
+        let command_line = parts.next().unwrap_or_default().to_string();
+        let args: Vec<&str> = parts.filter(|arg| !arg.is_empty()).collect();
+        CommandLine {
+            command_line,
+            args: args.join(" "),
+            args_count: args.len() as u64,
+        }
+    }
+
+    #[test]
+    fn byte_parsers_equal_the_whole_text_parsers() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut samples: Vec<Vec<u8>> = Vec::new();
+        for tree in std::fs::read_dir(&dir).unwrap().flatten() {
+            for pid in std::fs::read_dir(tree.path().join("proc"))
+                .into_iter()
+                .flatten()
+            {
+                let pid = pid.unwrap().path();
+                for file in ["stat", "cmdline"] {
+                    if let Ok(bytes) = std::fs::read(pid.join(file)) {
+                        samples.push(bytes);
+                    }
+                }
+            }
+        }
+        assert!(samples.len() > 10);
+        // Every sample, and copies with one byte replaced by a troublesome one.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut cases = samples.clone();
+        for sample in &samples {
+            for _ in 0..40 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let mut c = sample.clone();
+                if c.is_empty() {
+                    continue;
+                }
+                let at = (seed % c.len() as u64) as usize;
+                c[at] = [b'(', b')', b' ', b'\n', 0, 0xff, 0xc3, 0xe2, b'\t', b'9']
+                    [(seed >> 40) as usize % 10];
+                cases.push(c);
+            }
+        }
+        cases.push("1 (é) é 0 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5".into());
+        cases.push(b"1 (\xff) \xff 0 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5".to_vec());
+        cases.push(b"\xe2\x82\0a\xf0\0\0b\xc3\0".to_vec());
+        for case in &cases {
+            let text = String::from_utf8_lossy(case);
+            assert_eq!(parse_stat(case), old_parse_stat(&text), "{text:?}");
+            assert_eq!(parse_cmdline(case), old_parse_cmdline(&text), "{text:?}");
+        }
     }
 
     #[test]

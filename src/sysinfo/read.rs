@@ -78,9 +78,15 @@ pub fn is_not_regular(e: &io::Error) -> bool {
 
 /// Refuses `file` (just opened) unless it is a regular file.
 fn regular(file: File) -> io::Result<File> {
-    let kind = file.metadata()?.file_type();
+    regular_sized(file).map(|(file, _)| file)
+}
+
+/// [`regular`], with the file's size as `fstat` gives it (0 for procfs and sysfs files).
+fn regular_sized(file: File) -> io::Result<(File, u64)> {
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
     if kind.is_file() {
-        Ok(file)
+        Ok((file, meta.len()))
     } else {
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -93,23 +99,48 @@ fn regular(file: File) -> io::Result<File> {
 /// (symbolic links followed). The descriptor stays non-blocking, which changes nothing
 /// for a regular file.
 pub fn open(path: &Path) -> io::Result<File> {
+    open_sized(path).map(|(file, _)| file)
+}
+
+/// [`open`], with the file's size when opened.
+fn open_sized(path: &Path) -> io::Result<(File, u64)> {
     record(path);
     let file = std::fs::OpenOptions::new()
         .read(true)
         // O_CLOEXEC is set by the standard library on every open.
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    regular(file)
+    regular_sized(file)
 }
 
 /// Opens `name` relative to the directory `dir` as [`open`] does (`openat(2)`), so that
 /// the file belongs to that very directory even if its path now names another one (a
 /// `/proc/<pid>` whose pid was reused). `shown` is the path recorded for it.
 pub fn open_at(dir: &File, name: &str, shown: &Path) -> io::Result<File> {
-    use std::os::fd::{AsRawFd as _, FromRawFd as _};
     record(shown);
     let name = std::ffi::CString::new(name)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name with a NUL"))?;
+    openat(dir, &name)
+}
+
+/// [`open_at`] for a name known at compile time, with the recorded path made only while
+/// [`recording`] runs: a walk over thousands of `/proc/<pid>` files builds no path per
+/// file.
+pub fn open_at_c(
+    dir: &File,
+    name: &std::ffi::CStr,
+    shown: impl FnOnce() -> PathBuf,
+) -> io::Result<File> {
+    RECORDED.with(|r| {
+        if let Some(paths) = r.borrow_mut().as_mut() {
+            paths.push(shown());
+        }
+    });
+    openat(dir, name)
+}
+
+fn openat(dir: &File, name: &std::ffi::CStr) -> io::Result<File> {
+    use std::os::fd::{AsRawFd as _, FromRawFd as _};
     // SAFETY: `dir` is an open descriptor for the duration of the call and `name` a
     // NUL-terminated string; openat() only reads them.
     let fd = unsafe {
@@ -124,6 +155,14 @@ pub fn open_at(dir: &File, name: &str, shown: &Path) -> io::Result<File> {
     }
     // SAFETY: openat() returned a new descriptor that nothing else owns.
     regular(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Replaces the contents of `buf` with at most `limit` bytes of an opened file, reusing
+/// its allocation (a loop over many small files allocates once).
+pub fn bytes_into(file: File, limit: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    file.take(limit).read_to_end(buf)?;
+    Ok(())
 }
 
 /// Opens the directory `path` (to read its entries with [`open_at`]).
@@ -150,7 +189,13 @@ pub fn bytes_of(file: File, limit: u64) -> io::Result<Vec<u8>> {
 
 /// At most `limit` bytes of `path` (see [`open`]).
 pub fn bytes(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    bytes_of(open(path)?, limit)
+    let (file, size) = open_sized(path)?;
+    // Room for the whole file (as its size was at the open) and the read that finds its
+    // end: one read instead of a series of growing ones. Files that say 0 (procfs) grow.
+    let room = size.min(limit).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(room).unwrap_or(0).min(1 << 24));
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// At most `limit` bytes of `path` as text, invalid UTF-8 replaced (see [`open`]). This

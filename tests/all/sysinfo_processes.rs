@@ -148,16 +148,16 @@ fn captured_proc_tree() {
 #[test]
 fn parsers_on_the_captured_files() {
     let proc = fixture("debian12/proc");
-    let stat = parse_stat(&std::fs::read_to_string(proc.join("1/stat")).unwrap()).unwrap();
+    let stat = parse_stat(std::fs::read_to_string(proc.join("1/stat")).unwrap()).unwrap();
     assert_eq!(
         (stat.pid, stat.comm.as_str(), stat.state, stat.ppid),
         (1, "tail", 'S', 0)
     );
     assert_eq!(stat.starttime, 42949);
-    let cmd = parse_cmdline(&std::fs::read_to_string(proc.join("12/cmdline")).unwrap());
+    let cmd = parse_cmdline(std::fs::read_to_string(proc.join("12/cmdline")).unwrap());
     assert_eq!(cmd.command_line, "/tmp/cap/a (b) c");
     assert_eq!((cmd.args.as_str(), cmd.args_count), ("600", 1));
-    let kthread = parse_cmdline(&std::fs::read_to_string(proc.join("2/cmdline")).unwrap());
+    let kthread = parse_cmdline(std::fs::read_to_string(proc.join("2/cmdline")).unwrap());
     assert_eq!(kthread.command_line, "");
     assert_eq!(kthread.args_count, 0);
     assert_eq!(

@@ -47,8 +47,9 @@ pub fn collectors(only: Option<&TableList>, ports_all: bool) -> Collectors {
 
 /// Checks that `path` is (or can become) an inventory database, without repairing it: the
 /// library would move an unreadable file aside and go on in memory, the tool refuses.
-pub fn usable_db(path: &Path) -> Result<(), Failure> {
-    DbSync::try_open(path).map(drop).map_err(|e| {
+/// Returns the opened database.
+pub fn usable_db(path: &Path) -> Result<DbSync, Failure> {
+    DbSync::try_open(path).map_err(|e| {
         Failure::Usage(format!(
             "cannot use '{}' as the inventory database: {e}",
             path.display()
@@ -106,9 +107,8 @@ fn failures_text(report: &ScanReport) -> String {
 }
 
 pub fn scan(a: ScanArgs, console: &Arc<Console>, log: Logger) -> Result<(), Failure> {
-    if let Some(db) = &a.db {
-        usable_db(db)?;
-    }
+    // Opened (and verified) once, here.
+    let db = a.db.as_deref().map(usable_db).transpose()?;
     let cfg = Config {
         interval: 3600,
         scan_on_start: true,
@@ -126,11 +126,14 @@ pub fn scan(a: ScanArgs, console: &Arc<Console>, log: Logger) -> Result<(), Fail
             .then(|| Mutex::new(BufWriter::new(std::io::stdout()))),
         documents: AtomicUsize::new(0),
     });
-    // One scan: no package cache to fill.
+    // One scan: no package rows are kept for a next one.
     let provider =
         Box::new(LinuxSysInfo::with_root(&a.root.root, log.clone()).without_package_cache());
-    let inv = Inventory::new(cfg, provider, sink.clone(), log)
-        .map_err(|e| Failure::Job(format!("cannot open the inventory database: {e}")))?;
+    let inv = match db {
+        Some(db) => Inventory::from_db(cfg, db, provider, sink.clone(), log),
+        None => Inventory::new(cfg, provider, sink.clone(), log)
+            .map_err(|e| Failure::Job(format!("cannot open the inventory database: {e}")))?,
+    };
     let report = {
         let sink = sink.clone();
         let _progress = console.ticker(move || {

@@ -183,9 +183,21 @@ fn trim_bytes<'a>(mut b: &'a [u8], chars: &[u8]) -> &'a [u8] {
 }
 
 fn value(buf: &[u8], st: &Stanza, field: usize) -> Option<String> {
+    value_bytes(buf, st, field).map(text)
+}
+
+/// A field's bytes, spaces and newlines trimmed at both ends.
+fn value_bytes<'a>(buf: &'a [u8], st: &Stanza, field: usize) -> Option<&'a [u8]> {
     let (start, end) = (*st.ranges.get(field)?)?;
-    let raw = buf.get(start..end)?;
-    Some(String::from_utf8_lossy(trim_bytes(raw, b" \n")).into_owned())
+    Some(trim_bytes(buf.get(start..end)?, b" \n"))
+}
+
+/// `bytes` as text, invalid UTF-8 replaced (valid text, the usual case, is copied as is).
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 fn finish(buf: &[u8], st: &Stanza, each: &mut dyn FnMut(Row), skip: &mut dyn FnMut(String)) {
@@ -214,11 +226,9 @@ fn finish(buf: &[u8], st: &Stanza, each: &mut dyn FnMut(Row), skip: &mut dyn FnM
         },
     };
     let text_or_unknown = |f| value(buf, st, f).unwrap_or_else(|| UNKNOWN.to_string());
-    let description = match value(buf, st, DESCRIPTION) {
-        Some(d) => match d.find('\n') {
-            Some(i) => d[..i].to_string(),
-            None => d,
-        },
+    // The synopsis: the first line only (the long description is never decoded).
+    let description = match value_bytes(buf, st, DESCRIPTION) {
+        Some(d) => text(memchr::memchr(b'\n', d).map_or(d, |i| &d[..i])),
         None => UNKNOWN.to_string(),
     };
     let mut row = Row::new();
@@ -268,7 +278,10 @@ pub fn python_files(ctx: &mut Ctx<'_, '_>, out: &mut HashSet<String>) {
         lists.sort();
         for list in lists {
             match read_bytes(&list, LIST_LIMIT) {
-                Ok(bytes) => python_lines(p, &String::from_utf8_lossy(&bytes), &mut found),
+                Ok(bytes) => match std::str::from_utf8(&bytes) {
+                    Ok(text) => python_lines(p, text, &mut found),
+                    Err(_) => python_lines(p, &String::from_utf8_lossy(&bytes), &mut found),
+                },
                 Err(e) => p.debug(&format!("cannot read {}: {e}", list.display())),
             }
         }

@@ -42,9 +42,12 @@ const FIELDS: &[(&str, &str)] = &[
     ("Version: ", "version_"),
 ];
 
-/// The row of a metadata file's text found at `path` (a host path), `None` without a
-/// name or a version.
-pub fn metadata_row(text: &str, path: &str) -> Option<Row> {
+/// The row of a metadata file's bytes found at `path` (a host path), `None` without a
+/// name or a version. Lines are split on `\n` and only the values taken are decoded
+/// (invalid UTF-8 replaced), which gives the text a whole-file decoding would give; the
+/// walk stops once every column holds a known value, as no later line can change it.
+pub fn metadata_row(text: impl AsRef<[u8]>, path: &str) -> Option<Row> {
+    let text = text.as_ref();
     let mut row = Row::new();
     for (k, v) in [
         ("category", UNKNOWN),
@@ -60,20 +63,50 @@ pub fn metadata_row(text: &str, path: &str) -> Option<Row> {
         row.insert(k.into(), Value::from(v));
     }
     row.insert("size".into(), Value::from(0));
-    for line in text.split('\n') {
-        let Some((prefix, column)) = FIELDS.iter().find(|(p, _)| line.starts_with(p)) else {
+    // Which of FIELDS hold a value other than the unknown marker.
+    let mut known = [false; FIELDS.len()];
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        // Every prefix starts with an upper-case letter; most lines of a long description
+        // are rejected by their first byte.
+        if !line.first().is_some_and(u8::is_ascii_uppercase) {
+            continue;
+        }
+        let Some(i) = FIELDS
+            .iter()
+            .position(|(p, _)| line.starts_with(p.as_bytes()))
+        else {
             continue;
         };
-        let unset = match row.get(*column) {
-            None => true,
-            Some(v) => v == UNKNOWN,
-        };
-        if unset {
-            let value = line[prefix.len()..].trim_matches('\r');
-            row.insert((*column).into(), Value::from(value));
+        if known[i] {
+            continue;
+        }
+        let (prefix, column) = FIELDS[i];
+        let value = trim_cr(&line[prefix.len()..]);
+        let value = String::from_utf8_lossy(value);
+        known[i] = value != UNKNOWN;
+        row.insert(column.into(), Value::from(value.into_owned()));
+        if known.iter().all(|k| *k) {
+            break;
         }
     }
     (row.contains_key("name") && row.contains_key("version_")).then_some(row)
+}
+
+/// `bytes` without the carriage returns at either end.
+fn trim_cr(mut bytes: &[u8]) -> &[u8] {
+    while let [b'\r', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b'\r'] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
 /// The metadata file of one directory entry (host path), as the agent picks it: the entry
@@ -132,7 +165,7 @@ fn scan_dir(p: &LinuxSysInfo, dir: &str) -> std::sync::Arc<Vec<(String, Row)>> {
         let entry = format!("{dir}/{name}");
         for meta in metadata_paths(p, &entry, &name) {
             match read_bytes(&p.path(&meta), METADATA_LIMIT) {
-                Ok(bytes) => match metadata_row(&String::from_utf8_lossy(&bytes), &meta) {
+                Ok(bytes) => match metadata_row(&bytes, &meta) {
                     Some(row) => out.push((meta, row)),
                     None => p.debug(&format!("pypi: {meta} has no name or version")),
                 },
@@ -170,6 +203,72 @@ mod tests {
         assert!(metadata_row("", "/p").is_none());
         // "Name:" without the space is not the agent's prefix.
         assert!(metadata_row("Name:x\nVersion: 1\n", "/p").is_none());
+    }
+
+    /// The construction before: the whole file decoded, then every line tried.
+    fn old_metadata_row(text: &str, path: &str) -> Option<Row> {
+        let mut row = Row::new();
+        for (k, v) in [
+            ("category", UNKNOWN),
+            ("description", UNKNOWN),
+            ("architecture", UNKNOWN),
+            ("type", "pypi"),
+            ("source", UNKNOWN),
+            ("path", path),
+            ("priority", UNKNOWN),
+            ("vendor", UNKNOWN),
+            ("installed", UNKNOWN),
+        ] {
+            row.insert(k.into(), Value::from(v));
+        }
+        row.insert("size".into(), Value::from(0));
+        for line in text.split('\n') {
+            let Some((prefix, column)) = FIELDS.iter().find(|(p, _)| line.starts_with(p)) else {
+                continue;
+            };
+            if row.get(*column).is_none_or(|v| v == UNKNOWN) {
+                let value = line[prefix.len()..].trim_matches('\r');
+                row.insert((*column).into(), Value::from(value));
+            }
+        }
+        (row.contains_key("name") && row.contains_key("version_")).then_some(row)
+    }
+
+    #[test]
+    fn byte_walk_equals_the_whole_text_walk() {
+        let cases: &[&[u8]] = &[
+            b"Name: a\nVersion: 1\nSummary:  \nSummary: s\r\nAuthor: \xff\xfeme\r\n",
+            b"Name:  \nName: b\nVersion: 2\r\r\nHome-page: \r\rh\r\n\nName: c\n",
+            b"Version: 3\nName: \xe2\x82\nAuthor: x\nHome-page: y\nSummary: z\nName: late\n",
+            b"\r\nName: caf\xc3\xa9\nVersion: 1\n body\nAuthor: \xf0\x9f\x98\n",
+            b"Name: n\nVersion: v",
+            b"",
+        ];
+        for case in cases {
+            let text = String::from_utf8_lossy(case);
+            assert_eq!(
+                metadata_row(case, "/m"),
+                old_metadata_row(&text, "/m"),
+                "{text:?}"
+            );
+        }
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut files = 0;
+        let mut stack = vec![fixture];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.ends_with("METADATA") || path.ends_with("PKG-INFO") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    let text = String::from_utf8_lossy(&bytes);
+                    assert_eq!(metadata_row(&bytes, "/m"), old_metadata_row(&text, "/m"));
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 0);
     }
 
     #[test]
