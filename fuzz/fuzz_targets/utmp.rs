@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let entry = PasswdEntry {
         name: user,
-        ..PasswdEntry::default()
+        uid: 1000,
+        gid: 1000,
+        gecos: String::new(),
+        home: "/home/u".into(),
+        shell: "/bin/sh".into(),
     };
     let _ = user_row(&entry, &src);
 });
