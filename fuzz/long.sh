@@ -14,6 +14,9 @@ secs=${2:-600}
 PATH="$build/tools/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 host=$(rustc +nightly -vV | sed -n 's/^host: //p')
 bin="$build/fuzz-target/$host/release"
+SYSCOLLECTOR_FUZZ_SCRATCH="$build/fuzz-scratch"
+export SYSCOLLECTOR_FUZZ_SCRATCH
+mkdir -p "$SYSCOLLECTOR_FUZZ_SCRATCH"
 cd "$repo"
 targets=${*:-$(cargo +nightly fuzz list)}
 for t in $targets; do

@@ -22,7 +22,12 @@ target_dir="$build/fuzz-target"
 corpus="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
 logs="$build/fuzz-logs"
-mkdir -p "$corpus" "$artifacts" "$logs"
+scratch="$build/fuzz-scratch"
+rm -rf "$scratch"
+mkdir -p "$corpus" "$artifacts" "$logs" "$scratch"
+# The targets' scratch files (queues, file copies of inputs) stay in the build directory.
+SYSCOLLECTOR_FUZZ_SCRATCH=$scratch
+export SYSCOLLECTOR_FUZZ_SCRATCH
 sh "$here/seed.sh" "$corpus"
 
 cd "$repo"

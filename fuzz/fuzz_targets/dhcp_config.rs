@@ -24,5 +24,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = ifupdown_sources(&text);
     let p = syscollector_fuzz::parts(data, 2);
-    let _ = glob_match(&syscollector_fuzz::text(p[0]), &syscollector_fuzz::text(p[1]));
+    let _ = glob_match(
+        &syscollector_fuzz::text(p[0]),
+        &syscollector_fuzz::text(p[1]),
+    );
 });

@@ -3,9 +3,7 @@
 //! the Python paths and the file list.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use syscollector::sysinfo::packages::rpm::{
-    legacy_package_row, package_row, python_paths, Header,
-};
+use syscollector::sysinfo::packages::rpm::{legacy_package_row, package_row, python_paths, Header};
 
 fuzz_target!(|data: &[u8]| {
     let _ = package_row(data);

@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     let mut settings = UnitSettings::default();
     settings.apply(&syscollector_fuzz::text(p[0]));
     settings.apply(&syscollector_fuzz::text(p[1]));
-    for value in [&settings.description, &settings.user].into_iter().flatten() {
+    for value in [&settings.description, &settings.user]
+        .into_iter()
+        .flatten()
+    {
         let _ = expand_specifiers(value, "getty@tty1.service");
         let _ = expand_specifiers(value, value);
     }

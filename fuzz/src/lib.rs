@@ -17,22 +17,23 @@ use std::time::Duration;
 use syscollector::inventory::sync::{InventorySync, SyncConfig};
 use syscollector::inventory::{Collectors, Config, Inventory, Operation, Sink, Stateful};
 use syscollector::manager::{Faults, Loopback};
+use syscollector::null_logger;
 use syscollector::sync_protocol::session::Transport;
 use syscollector::sync_protocol::{AgentMetadata, Mode};
 use syscollector::sysinfo::LinuxSysInfo;
-use syscollector::null_logger;
 
 /// The bytes as the collectors read text: invalid UTF-8 replaced.
 pub fn text(data: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(data)
 }
 
-/// A fresh directory of this process for `what` (on tmpfs when there is one).
+/// A fresh directory of this process for `what`: below `$SYSCOLLECTOR_FUZZ_SCRATCH` (the
+/// scripts point it into the build directory), else on tmpfs when there is one.
 pub fn scratch(what: &str) -> PathBuf {
-    let base = if Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
+    let base = match std::env::var_os("SYSCOLLECTOR_FUZZ_SCRATCH") {
+        Some(dir) => PathBuf::from(dir),
+        None if Path::new("/dev/shm").is_dir() => PathBuf::from("/dev/shm"),
+        None => std::env::temp_dir(),
     };
     let dir = base.join(format!("syscollector-fuzz-{}-{what}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
