@@ -49,13 +49,26 @@ RUSTFLAGS="$rustflags -Cdebuginfo=1" CARGO_TARGET_DIR="$out/cargo" \
 lib="$out/cargo/$host/release"
 echo "== built in $(($(date +%s) - start)) s"
 
+extra=""
+if [ "$kind" = tsan ]; then
+    # Rust's LLVM instruments memset/memcpy/memmove as calls to __tsan_mem*, which gcc's
+    # libtsan does not have: the executables define them (exported for the library) as the
+    # libc functions, which libtsan intercepts and checks.
+    cat >"$out/tsan_mem.c" <<'SHIM'
+#include <string.h>
+void *__tsan_memset(void *d, int c, size_t n) { return memset(d, c, n); }
+void *__tsan_memcpy(void *d, const void *s, size_t n) { return memcpy(d, s, n); }
+void *__tsan_memmove(void *d, const void *s, size_t n) { return memmove(d, s, n); }
+SHIM
+    extra="$out/tsan_mem.c -rdynamic"
+fi
 # test_symbols loads the library with dlopen() only; the others link it (RUNPATH).
 # shellcheck disable=SC2086
-cc $cflags -g -O1 -Wall -Wextra -Werror -I"$repo/include" "$here/test_symbols.c" \
+cc $cflags -g -O1 -Wall -Wextra -Werror -I"$repo/include" "$here/test_symbols.c" $extra \
     -o "$out/test_symbols" -ldl
 for t in test_lifecycle test_query test_bad_args; do
     # shellcheck disable=SC2086
-    cc $cflags -g -O1 -Wall -Wextra -Werror -I"$repo/include" "$here/$t.c" -o "$out/$t" \
+    cc $cflags -g -O1 -Wall -Wextra -Werror -I"$repo/include" "$here/$t.c" $extra -o "$out/$t" \
         -L"$lib" -Wl,--enable-new-dtags,-rpath,"$lib" -lsyscollector -pthread
 done
 
