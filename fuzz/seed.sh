@@ -110,7 +110,6 @@ put cpuinfo $(found '*/proc/cpuinfo')
 put meminfo $(found '*/proc/meminfo')
 put net_dev $(found '*/proc/net/dev')
 put net_route $(found '*/proc/net/route')
-put ipv6_route $(found '*/proc/net/ipv6_route')
 for net in $(found '*/proc/net/fib_trie'); do
     d=$(dirname "$net")
     joined net_addresses "$d/fib_trie" "$d/if_inet6" "$d/route"
