@@ -172,55 +172,62 @@ const STAGED_COLUMNS: &str = "id, idx, data, operation, version, is_data_context
 /// to a new file `rescue`; returns how many items and staged rows were copied.
 fn save_to(conn: &Connection, rescue: &Path) -> Result<(usize, usize), QueueError> {
     let _ = std::fs::remove_file(rescue);
-    conn.execute("ATTACH DATABASE ?1 AS rescue", [rescue.to_string_lossy()])?;
-    let copied = (|| -> Result<(usize, usize), QueueError> {
-        conn.execute_batch(&format!(
-            "BEGIN; {} {}",
-            SCHEMA.replace("persistent_queue (", "rescue.persistent_queue ("),
-            STAGING
-                .replace("CREATE TEMP TABLE", "CREATE TABLE")
-                .replace("batch_staging (", "rescue.batch_staging (")
-        ))?;
-        let items = conn.execute(
-            &format!(
-                "INSERT INTO rescue.persistent_queue ({COLUMNS}) SELECT {COLUMNS} FROM main.persistent_queue ORDER BY rowid"
-            ),
-            [],
-        )?;
-        let staged = conn.execute(
-            &format!(
-                "INSERT INTO rescue.batch_staging ({STAGED_COLUMNS}) SELECT {STAGED_COLUMNS} FROM temp.batch_staging ORDER BY rowid"
-            ),
-            [],
-        )?;
-        conn.execute_batch("COMMIT;")?;
-        Ok((items, staged))
-    })();
-    if copied.is_err() {
-        let _ = conn.execute_batch("ROLLBACK;");
-    }
-    let detached = conn.execute_batch("DETACH DATABASE rescue;");
-    let copied = copied?;
-    detached?;
-    Ok(copied)
+    let create = format!(
+        "BEGIN; {} {}",
+        SCHEMA.replace("persistent_queue (", "rescue.persistent_queue ("),
+        STAGING
+            .replace("CREATE TEMP TABLE", "CREATE TABLE")
+            .replace("batch_staging (", "rescue.batch_staging (")
+    );
+    copy_with_rescue(
+        conn,
+        rescue,
+        &create,
+        "INSERT INTO rescue.persistent_queue",
+        "main.persistent_queue",
+        "INSERT INTO rescue.batch_staging",
+        "temp.batch_staging",
+    )
 }
 
 /// Puts the items saved in `rescue` into the queue of `conn` as they were (a saved item
 /// replaces one of the same id: it is the newer) and its staged rows into the open
 /// batch's staging; returns how many of each.
 fn restore_from(conn: &Connection, rescue: &Path) -> Result<(usize, usize), QueueError> {
+    copy_with_rescue(
+        conn,
+        rescue,
+        "BEGIN IMMEDIATE;",
+        "INSERT OR REPLACE INTO main.persistent_queue",
+        "rescue.persistent_queue",
+        "INSERT INTO temp.batch_staging",
+        "rescue.batch_staging",
+    )
+}
+
+/// With `rescue` attached to `conn`, in one transaction opened by `begin`: copies the
+/// queue items (`items_into ({COLUMNS}) SELECT … FROM items_from`) and the staged rows
+/// likewise, in rowid order; rolls back on any failure and always detaches. Returns how
+/// many items and staged rows were copied.
+fn copy_with_rescue(
+    conn: &Connection,
+    rescue: &Path,
+    begin: &str,
+    items_into: &str,
+    items_from: &str,
+    staged_into: &str,
+    staged_from: &str,
+) -> Result<(usize, usize), QueueError> {
     conn.execute("ATTACH DATABASE ?1 AS rescue", [rescue.to_string_lossy()])?;
     let copied = (|| -> Result<(usize, usize), QueueError> {
-        conn.execute_batch("BEGIN IMMEDIATE;")?;
+        conn.execute_batch(begin)?;
         let items = conn.execute(
-            &format!(
-                "INSERT OR REPLACE INTO main.persistent_queue ({COLUMNS}) SELECT {COLUMNS} FROM rescue.persistent_queue ORDER BY rowid"
-            ),
+            &format!("{items_into} ({COLUMNS}) SELECT {COLUMNS} FROM {items_from} ORDER BY rowid"),
             [],
         )?;
         let staged = conn.execute(
             &format!(
-                "INSERT INTO temp.batch_staging ({STAGED_COLUMNS}) SELECT {STAGED_COLUMNS} FROM rescue.batch_staging ORDER BY rowid"
+                "{staged_into} ({STAGED_COLUMNS}) SELECT {STAGED_COLUMNS} FROM {staged_from} ORDER BY rowid"
             ),
             [],
         )?;

@@ -42,12 +42,9 @@ const FIELDS: &[(&str, &str)] = &[
     ("Version: ", "version_"),
 ];
 
-/// The row of a metadata file's bytes found at `path` (a host path), `None` without a
-/// name or a version. Lines are split on `\n` and only the values taken are decoded
-/// (invalid UTF-8 replaced), which gives the text a whole-file decoding would give; the
-/// walk stops once every column holds a known value, as no later line can change it.
-pub fn metadata_row(text: impl AsRef<[u8]>, path: &str) -> Option<Row> {
-    let text = text.as_ref();
+/// A package row of `path` before its metadata is read: every column the agent fills
+/// with its unknown marker, type `pypi`, size 0.
+fn default_row(path: &str) -> Row {
     let mut row = Row::new();
     for (k, v) in [
         ("category", UNKNOWN),
@@ -63,6 +60,16 @@ pub fn metadata_row(text: impl AsRef<[u8]>, path: &str) -> Option<Row> {
         row.insert(k.into(), Value::from(v));
     }
     row.insert("size".into(), Value::from(0));
+    row
+}
+
+/// The row of a metadata file's bytes found at `path` (a host path), `None` without a
+/// name or a version. Lines are split on `\n` and only the values taken are decoded
+/// (invalid UTF-8 replaced), which gives the text a whole-file decoding would give; the
+/// walk stops once every column holds a known value, as no later line can change it.
+pub fn metadata_row(text: impl AsRef<[u8]>, path: &str) -> Option<Row> {
+    let text = text.as_ref();
+    let mut row = default_row(path);
     // Which of FIELDS hold a value other than the unknown marker.
     let mut known = [false; FIELDS.len()];
     let mut rest = text;
@@ -207,21 +214,7 @@ mod tests {
 
     /// The construction before: the whole file decoded, then every line tried.
     fn old_metadata_row(text: &str, path: &str) -> Option<Row> {
-        let mut row = Row::new();
-        for (k, v) in [
-            ("category", UNKNOWN),
-            ("description", UNKNOWN),
-            ("architecture", UNKNOWN),
-            ("type", "pypi"),
-            ("source", UNKNOWN),
-            ("path", path),
-            ("priority", UNKNOWN),
-            ("vendor", UNKNOWN),
-            ("installed", UNKNOWN),
-        ] {
-            row.insert(k.into(), Value::from(v));
-        }
-        row.insert("size".into(), Value::from(0));
+        let mut row = default_row(path);
         for line in text.split('\n') {
             let Some((prefix, column)) = FIELDS.iter().find(|(p, _)| line.starts_with(p)) else {
                 continue;
