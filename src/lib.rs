@@ -11,6 +11,7 @@
 pub mod catalog;
 pub mod dbsync;
 pub mod ffi;
+pub mod generation;
 pub mod inventory;
 pub mod lifecycle;
 pub mod manager;
