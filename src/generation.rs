@@ -27,6 +27,7 @@
 //! `delete_database`, no setter) is the same in both generations and runs as alpha0.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The host generation a module instance serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -59,6 +60,48 @@ impl fmt::Display for Generation {
     }
 }
 
+/// The generation of one module instance, shared by its parts (scanner, sync, queries):
+/// [`Generation::Alpha0`] until [`claim_beta`](Self::claim_beta), fixed by
+/// [`freeze`](Self::freeze).
+#[derive(Debug, Default)]
+pub struct GenerationCell(AtomicU8);
+
+const BETA: u8 = 1;
+const FROZEN: u8 = 2;
+
+impl GenerationCell {
+    /// The generation now (before the freeze it may still turn beta).
+    pub fn get(&self) -> Generation {
+        if self.0.load(Ordering::Acquire) & BETA != 0 {
+            Generation::Beta
+        } else {
+            Generation::Alpha0
+        }
+    }
+
+    /// The host called `syscollector_set_agentd_query_func`: the instance serves a beta
+    /// host, unless its generation is frozen already. Returns whether it took effect.
+    pub fn claim_beta(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                (v & FROZEN == 0).then_some(v | BETA)
+            })
+            .is_ok()
+    }
+
+    /// Fixes the generation (first `init_sync` or `start`). Returns it, and whether this
+    /// call was the one that froze it (the caller logs the generation then, once).
+    pub fn freeze(&self) -> (Generation, bool) {
+        let before = self.0.fetch_or(FROZEN, Ordering::AcqRel);
+        (self.get(), before & FROZEN == 0)
+    }
+
+    /// True once [`freeze`](Self::freeze) ran.
+    pub fn is_frozen(&self) -> bool {
+        self.0.load(Ordering::Acquire) & FROZEN != 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +112,19 @@ mod tests {
         assert!(!Generation::Alpha0.is_beta());
         assert!(Generation::Beta.is_beta());
         assert_eq!(Generation::Beta.to_string(), "beta");
+    }
+
+    #[test]
+    fn the_setter_before_the_freeze_makes_it_beta_and_after_it_changes_nothing() {
+        let c = GenerationCell::default();
+        assert_eq!(c.get(), Generation::Alpha0);
+        assert!(c.claim_beta());
+        assert_eq!(c.freeze(), (Generation::Beta, true));
+        assert_eq!(c.freeze(), (Generation::Beta, false));
+        let late = GenerationCell::default();
+        assert_eq!(late.freeze(), (Generation::Alpha0, true));
+        assert!(!late.claim_beta());
+        assert_eq!(late.get(), Generation::Alpha0);
+        assert!(late.is_frozen());
     }
 }

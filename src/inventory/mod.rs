@@ -94,6 +94,7 @@ pub struct Inventory {
     lifecycle: Lifecycle,
     scanner: Scanner,
     sync: sync::SyncSlot,
+    generation: Arc<crate::generation::GenerationCell>,
 }
 
 impl Inventory {
@@ -140,7 +141,19 @@ impl Inventory {
             lifecycle: Lifecycle::new(),
             scanner,
             sync: sync::SyncSlot::default(),
+            generation: Arc::default(),
         }
+    }
+
+    /// The host generation this instance serves (see [`crate::generation`]), shared with
+    /// whatever part needs it.
+    pub fn generation_cell(&self) -> Arc<crate::generation::GenerationCell> {
+        self.generation.clone()
+    }
+
+    /// The host generation now.
+    pub fn generation(&self) -> crate::generation::Generation {
+        self.generation.get()
     }
 
     /// Shares `lock` as the scan lock (the C ABI gives every instance the same one, so a
