@@ -12,8 +12,8 @@
 #  * postinst gives ours the agent's owner, group and mode (root:wazuh 0750);
 #  * postrm (remove) takes the diversion away, which puts the agent's library back.
 # It pre-depends on the wazuh-agent releases that speak the contract we implement
-# (WAZUH_AGENT_RANGE below; see SPEC.md): 5.0.0 alpha0, our contract. The beta1..rc1 hosts
-# are a later generation that this release does not serve yet (issue 12). Pre-Depends, not
+# (WAZUH_AGENT_RANGE below; see SPEC.md): 5.0.0 alpha0, our contract, and the beta1..beta4
+# and rc1 hosts, which the same library serves (src/generation.rs). Pre-Depends, not
 # Depends: nothing may be diverted unless such an agent (and its wazuh group) is there.
 set -eu
 dist=${1:?usage: build-deb.sh DIST_DIR OUT_DIR [VERSION]}
@@ -23,7 +23,7 @@ src=$(cd "$here/../.." && pwd)
 version=${3:-$(sed -n 's/^version = "\(.*\)"/\1/p' "$src/Cargo.toml" | head -n 1)}
 revision=1
 # Debian orders 5.0.0~alpha0 < 5.0.0~beta1 < 5.0.0~beta4 < 5.0.0~rc1 < 5.0.0.
-WAZUH_AGENT_RANGE=${WAZUH_AGENT_RANGE:-"wazuh-agent (>= 5.0.0~alpha0), wazuh-agent (<< 5.0.0~beta1)"}
+WAZUH_AGENT_RANGE=${WAZUH_AGENT_RANGE:-"wazuh-agent (>= 5.0.0~alpha0), wazuh-agent (<< 5.0.0~rc2)"}
 
 lib="$dist/libsyscollector.so"
 [ -f "$lib" ] || { echo "build-deb.sh: $lib not found (build the release artifact first)" >&2; exit 1; }

@@ -79,11 +79,13 @@ SCRIPT
 
 old=$(standin 4.14.0-1 "stand-in 4.14.0")
 beta=$(standin 5.0.0~beta4-1 "stand-in 5.0.0~beta4-1")
+rc1=$(standin 5.0.0~rc1-1 "stand-in 5.0.0~rc1-1")
+later=$(standin 5.0.0-1 "stand-in 5.0.0-1")
 agent=$(standin 5.0.0~alpha0-1 "stand-in 5.0.0~alpha0-1")
 agent2=$(standin 5.0.0~alpha0-2 "stand-in 5.0.0~alpha0-2")
 ours=$(sh "$src/packaging/deb/build-deb.sh" "$dist" "$work" "$version")
 echo "built $ours"
-dpkg-deb -f "$ours" Pre-Depends | grep -qF 'wazuh-agent (>= 5.0.0~alpha0), wazuh-agent (<< 5.0.0~beta1)' \
+dpkg-deb -f "$ours" Pre-Depends | grep -qF 'wazuh-agent (>= 5.0.0~alpha0), wazuh-agent (<< 5.0.0~rc2)' \
     || fail "Pre-Depends is '$(dpkg-deb -f "$ours" Pre-Depends)'"
 dpkg-deb -c "$ours" | grep -q '^-rwxr-x--- root/root .* ./var/ossec/lib/libsyscollector.so$' \
     || fail "package does not hold ./var/ossec/lib/libsyscollector.so 0750: $(dpkg-deb -c "$ours")"
@@ -96,12 +98,12 @@ grep -q "pre-dependency problem\|Pre-Depends\|pre-depends" "$work/refused.log" |
 [ -z "$(dpkg-divert --listpackage $lib)" ] || fail "diverted although refused"
 [ "$("$probe" $lib)" = "stand-in 4.14.0" ] || fail "the agent's library was touched"
 
-echo "== 1b. a later agent generation (beta4), not yet served: refused, nothing diverted"
-dpkg -i "$beta" >/dev/null
-if dpkg -i "$ours" > "$work/refused-beta.log" 2>&1; then fail "installed over wazuh-agent 5.0.0~beta4"; fi
-[ "$(status syscollector-rs)" != "installed" ] || fail "syscollector-rs is installed over beta4"
-[ -z "$(dpkg-divert --listpackage $lib)" ] || fail "diverted over beta4 although refused"
-[ "$("$probe" $lib)" = "stand-in 5.0.0~beta4-1" ] || fail "the beta4 agent's library was touched"
+echo "== 1b. an agent after the last one we serve (5.0.0 final, after rc1): refused, nothing diverted"
+dpkg -i "$later" >/dev/null
+if dpkg -i "$ours" > "$work/refused-later.log" 2>&1; then fail "installed over wazuh-agent 5.0.0"; fi
+[ "$(status syscollector-rs)" != "installed" ] || fail "syscollector-rs is installed over 5.0.0"
+[ -z "$(dpkg-divert --listpackage $lib)" ] || fail "diverted over 5.0.0 although refused"
+[ "$("$probe" $lib)" = "stand-in 5.0.0-1" ] || fail "the 5.0.0 agent's library was touched"
 
 echo "== 2. an agent in the range: ours replaces its module"
 dpkg -i "$agent" >/dev/null
@@ -127,10 +129,19 @@ dpkg -i "$agent2" >/dev/null
 cmp -s "$lib" "$dist/libsyscollector.so" || fail "the agent upgrade overwrote our library"
 [ "$("$probe" $lib.wazuh-agent)" = "stand-in 5.0.0~alpha0-2" ] || fail "the upgraded agent library is not at the diverted name"
 
+echo "== 4b. the agent upgraded in place to the beta generation (beta4, then rc1): ours stays"
+for up in "$beta:5.0.0~beta4-1" "$rc1:5.0.0~rc1-1"; do
+    deb=${up%%:*}; v=${up#*:}
+    dpkg -i "$deb" >/dev/null || fail "upgrade to wazuh-agent $v refused"
+    [ "$(status syscollector-rs)" = "installed" ] || fail "syscollector-rs not installed after the $v upgrade"
+    cmp -s "$lib" "$dist/libsyscollector.so" || fail "the $v upgrade overwrote our library"
+    [ "$("$probe" $lib.wazuh-agent)" = "stand-in $v" ] || fail "the $v agent library is not at the diverted name"
+done
+
 echo "== 5. removing ours puts the agent's library back"
 dpkg -r syscollector-rs >/dev/null
 [ -z "$(dpkg-divert --listpackage $lib)" ] || fail "diversion left: $(dpkg-divert --list)"
 [ ! -e "$lib.wazuh-agent" ] || fail "$lib.wazuh-agent left behind"
-[ "$("$probe" $lib)" = "stand-in 5.0.0~alpha0-2" ] || fail "the agent's library is not back"
+[ "$("$probe" $lib)" = "stand-in 5.0.0~rc1-1" ] || fail "the agent's library is not back"
 [ "$(stat -c '%a %U %G' $lib)" = "750 root wazuh" ] || fail "restored library is $(stat -c '%a %U %G' $lib)"
-echo "deb package: 5 passed, 0 failed"
+echo "deb package: 6 passed, 0 failed"
