@@ -652,7 +652,11 @@ fn agentd_query(cb: AgentdQueryFn, command: &str, size: usize) -> Option<String>
     // SAFETY: the host registered this callback for this signature; the command lives until
     // it returns, and the buffer is `buf.len()` writable bytes.
     let ok = in_callback(|| unsafe {
-        cb(command.as_ptr(), buf.as_mut_ptr().cast::<c_char>(), buf.len())
+        cb(
+            command.as_ptr(),
+            buf.as_mut_ptr().cast::<c_char>(),
+            buf.len(),
+        )
     });
     if !ok {
         return None;

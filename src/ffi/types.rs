@@ -102,5 +102,9 @@ pub struct MQ_Functions {
 /// agentd and, on success, writes the answer's JSON (after agentd's `ok `) NUL-terminated
 /// into `output_buffer` of `buffer_size` bytes and returns true; false on any failure.
 pub type agentd_query_func_t = Option<
-    unsafe extern "C" fn(command: *const c_char, output_buffer: *mut c_char, buffer_size: usize) -> bool,
+    unsafe extern "C" fn(
+        command: *const c_char,
+        output_buffer: *mut c_char,
+        buffer_size: usize,
+    ) -> bool,
 >;

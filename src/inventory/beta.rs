@@ -378,7 +378,10 @@ impl Inventory {
         }
         self.log(
             LogLevel::Warning,
-            &format!("Syscollector flush failed: {queues}: {}", reasons.join("; ")),
+            &format!(
+                "Syscollector flush failed: {queues}: {}",
+                reasons.join("; ")
+            ),
         );
         false
     }
@@ -391,7 +394,10 @@ impl Inventory {
         {
             let mut state = self.flush.state.lock();
             if *state == FlushState::Running {
-                self.log(LogLevel::Debug, "Syscollector async flush already in progress");
+                self.log(
+                    LogLevel::Debug,
+                    "Syscollector async flush already in progress",
+                );
                 return;
             }
             *state = FlushState::Running;

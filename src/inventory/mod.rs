@@ -188,23 +188,17 @@ impl Inventory {
         self.generation.claim_beta()
     }
 
-    /// Fixes the generation (first `init_sync` or `start`) and logs it, once, at DEBUG;
-    /// the first freeze as beta calls [`on_beta_frozen`](Self::on_beta_frozen).
+    /// Fixes the generation (first `init_sync` or `start`). The first freeze as beta logs
+    /// it, once, at DEBUG, and calls [`on_beta_frozen`](Self::on_beta_frozen); an alpha0
+    /// host's log stays byte for byte what it was (no line: alpha0 is the absence of it).
     pub fn freeze_generation(&self) -> crate::generation::Generation {
         let (generation, first) = self.generation.freeze();
-        if first {
-            let why = if generation.is_beta() {
-                "syscollector_set_agentd_query_func called before init_sync/start"
-            } else {
-                "no syscollector_set_agentd_query_func before init_sync/start"
-            };
+        if first && generation.is_beta() {
             self.log(
                 LogLevel::Debug,
-                &format!("Host generation: {generation} ({why})"),
+                "Host generation: beta (syscollector_set_agentd_query_func called before init_sync/start)",
             );
-            if generation.is_beta() {
-                self.on_beta_frozen();
-            }
+            self.on_beta_frozen();
         }
         generation
     }
