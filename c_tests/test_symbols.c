@@ -35,6 +35,10 @@ static const struct {
     SYM(syscollector_lock_scan_mutex),
     SYM(syscollector_unlock_scan_mutex),
     SYM(syscollector_run_recovery_process),
+    /* The beta hosts' additions (v5.0.0-beta1 … rc1). */
+    SYM(syscollector_is_scanning),
+    SYM(syscollector_set_agentd_query_func),
+    SYM(syscollector_release_resources),
 };
 #define N_EXPECTED (sizeof expected / sizeof *expected)
 

@@ -84,6 +84,11 @@ typedef struct {
   mq_send_binary_fn send_binary;
 } MQ_Functions;
 
+// The beta hosts' agentd query (`syscollector_set_agentd_query_func`): sends `command` to
+// agentd and, on success, writes the answer's JSON (after agentd's `ok `) NUL-terminated
+// into `output_buffer` of `buffer_size` bytes and returns true; false on any failure.
+typedef bool (*agentd_query_func_t)(const char *command, char *output_buffer, size_t buffer_size);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -154,6 +159,20 @@ void syscollector_unlock_scan_mutex(void);
 
 // Runs the integrity check of every table whose interval has elapsed.
 void syscollector_run_recovery_process(void);
+
+// True while a scan runs (a beta host skips a sync cycle then).
+bool syscollector_is_scanning(void);
+
+// Gives the module the host's agentd query (beta hosts call it after `syscollector_init`,
+// before `syscollector_init_sync` and `syscollector_start`): the module asks agentd
+// `getdoclimits syscollector` through it when it starts. Calling it marks the host as a
+// beta host, unless the generation is fixed already.
+void syscollector_set_agentd_query_func(agentd_query_func_t query_func);
+
+// Frees the module (database, queues) once the host is done with it: beta3+ hosts call it
+// after `syscollector_start` returned and their sync thread was joined. Refused while the
+// module runs; a call still in progress elsewhere keeps the module alive until it returns.
+void syscollector_release_resources(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -20,8 +20,9 @@
 //! * a call to `syscollector_set_agentd_query_func` while the instance is initialized and not
 //!   yet frozen makes it [`Generation::Beta`];
 //! * the first `syscollector_init_sync` or `syscollector_start` of the instance freezes it,
-//!   and the library logs it once, at DEBUG, then; a setter call after that is logged and
-//!   does not change the generation.
+//!   and the library logs it then, once, at DEBUG when it is beta (an alpha0 host's log
+//!   stays as it was); a setter call after that is logged and does not change the
+//!   generation.
 //!
 //! The host's data-clean path (module disabled: `init`, `init_sync`, `notify_data_clean`,
 //! `delete_database`, no setter) is the same in both generations and runs as alpha0.

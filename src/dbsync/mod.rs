@@ -11,6 +11,8 @@
 //! column by column.
 
 pub mod checksum;
+// The beta host's markers in `table_metadata` (issue 12, H1's hook).
+mod markers;
 pub mod schema;
 mod sqlvalue;
 

@@ -5,6 +5,14 @@
 //! another thread, queries and the scan lock from its sync and query threads. Each export
 //! goes through [`boundary::guard`], checks its pointers, logs through the host's log
 //! callback and returns a safe value on any failure.
+//!
+//! The beta hosts (v5.0.0-beta1 … rc1) add three exports: `syscollector_set_agentd_query_func`
+//! (which also tells the library it serves a beta host, see [`crate::generation`]),
+//! `syscollector_is_scanning` and `syscollector_release_resources`. `syscollector_stop` only
+//! signals in both generations (the module is dropped at the next `syscollector_init` or at
+//! `syscollector_release_resources`, which beta3+ calls once its sync thread is joined), so
+//! nothing a running `syscollector_sync_module` or `parse_response` uses is freed under it:
+//! each holds its own reference to the module.
 
 pub mod boundary;
 pub mod metadata;
@@ -310,6 +318,8 @@ pub unsafe extern "C" fn syscollector_init_sync(
             return Err(ExportError::SyncDisabled("an MQ function is NULL"));
         }
         let m = module().ok_or(ExportError::SyncDisabled("call syscollector_init first"))?;
+        // The generation is fixed before the sync configuration is built from it.
+        m.freeze_generation();
         let logger: crate::Logger = Arc::new(host_log);
         let config = SyncConfig {
             module: module_name,
@@ -471,7 +481,10 @@ pub unsafe extern "C" fn syscollector_notify_data_clean(
 #[no_mangle]
 pub extern "C" fn syscollector_delete_database() {
     guard("syscollector_delete_database", (), || match module() {
-        Some(m) => m.delete_database(),
+        Some(m) => {
+            m.delete_database();
+            m.forget_markers();
+        }
         None => host_log(
             LogLevel::Warning,
             "syscollector_delete_database: module not initialized; nothing to delete",
@@ -522,9 +535,8 @@ pub unsafe extern "C" fn syscollector_query(
                     query::QueryError::InvalidJson("the query is not UTF-8".into()).response(),
                 );
             };
-            let m = module();
-            Some(match m.as_deref() {
-                Some(inv) => query::answer(Some(inv), inv, q),
+            Some(match module() {
+                Some(inv) => query::answer(Some(&*inv), &inv, q),
                 None => query::answer(None, &(), q),
             })
         },
@@ -579,5 +591,102 @@ pub extern "C" fn syscollector_run_recovery_process() {
     export("syscollector_run_recovery_process", (), || {
         initialized()?.run_recovery();
         Ok(())
+    })
+}
+
+/// True while a scan runs (a beta host skips a sync cycle then).
+#[no_mangle]
+pub extern "C" fn syscollector_is_scanning() -> bool {
+    guard("syscollector_is_scanning", false, || {
+        module().is_some_and(|m| m.is_scanning())
+    })
+}
+
+/// Gives the module the host's agentd query (beta hosts call it after `syscollector_init`,
+/// before `syscollector_init_sync` and `syscollector_start`): the module asks agentd
+/// `getdoclimits syscollector` through it when it starts. Calling it marks the host as a
+/// beta host, unless the generation is fixed already.
+#[no_mangle]
+pub extern "C" fn syscollector_set_agentd_query_func(query_func: agentd_query_func_t) {
+    guard("syscollector_set_agentd_query_func", (), || {
+        let Some(m) = module() else {
+            host_log(
+                LogLevel::Warning,
+                "syscollector_set_agentd_query_func called before syscollector_init; ignored",
+            );
+            return;
+        };
+        if !m.claim_beta() && !m.generation().is_beta() {
+            host_log(
+                LogLevel::Warning,
+                "syscollector_set_agentd_query_func called after syscollector_init_sync or syscollector_start; the host generation stays alpha0 and the function is not used",
+            );
+            return;
+        }
+        let Some(cb) = query_func else {
+            m.set_agentd_query(None);
+            host_log(
+                LogLevel::Warning,
+                "syscollector_set_agentd_query_func: the query function is NULL; no document limits can be fetched (every table unlimited)",
+            );
+            return;
+        };
+        let query: crate::inventory::beta::AgentdQuery =
+            Arc::new(move |command: &str, size: usize| agentd_query(cb, command, size));
+        m.set_agentd_query(Some(query));
+        host_log(
+            LogLevel::Debug,
+            "Agentd query function set for agentd communication",
+        );
+    })
+}
+
+/// The host's agentd query function signature, NULL excluded.
+type AgentdQueryFn = unsafe extern "C" fn(*const c_char, *mut c_char, usize) -> bool;
+
+/// Calls the host's agentd query with `command` and a zeroed buffer of `size` bytes; the
+/// answer up to its NUL (or the whole buffer, when the host filled it without one).
+fn agentd_query(cb: AgentdQueryFn, command: &str, size: usize) -> Option<String> {
+    let command = to_cstring(command);
+    let mut buf = vec![0u8; size.max(1)];
+    // SAFETY: the host registered this callback for this signature; the command lives until
+    // it returns, and the buffer is `buf.len()` writable bytes.
+    let ok = in_callback(|| unsafe {
+        cb(
+            command.as_ptr(),
+            buf.as_mut_ptr().cast::<c_char>(),
+            buf.len(),
+        )
+    });
+    if !ok {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+/// Frees the module (database, queues) once the host is done with it: beta3+ hosts call it
+/// after `syscollector_start` returned and their sync thread was joined. Refused while the
+/// module runs; a call still in progress elsewhere keeps the module alive until it returns.
+#[no_mangle]
+pub extern "C" fn syscollector_release_resources() {
+    guard("syscollector_release_resources", (), || {
+        if RUNNING.load(Ordering::SeqCst) {
+            host_log(
+                LogLevel::Warning,
+                "syscollector_release_resources called while the module is running; call syscollector_stop and wait for syscollector_start to return first",
+            );
+            return;
+        }
+        let released = GLOBAL.write().module.take();
+        host_log(
+            LogLevel::Debug,
+            if released.is_some() {
+                "Syscollector resources released"
+            } else {
+                "syscollector_release_resources: nothing to release"
+            },
+        );
+        drop(released);
     })
 }

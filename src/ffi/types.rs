@@ -97,3 +97,14 @@ pub struct MQ_Functions {
     /// Sends a message on a started queue.
     pub send_binary: mq_send_binary_fn,
 }
+
+/// The beta hosts' agentd query (`syscollector_set_agentd_query_func`): sends `command` to
+/// agentd and, on success, writes the answer's JSON (after agentd's `ok `) NUL-terminated
+/// into `output_buffer` of `buffer_size` bytes and returns true; false on any failure.
+pub type agentd_query_func_t = Option<
+    unsafe extern "C" fn(
+        command: *const c_char,
+        output_buffer: *mut c_char,
+        buffer_size: usize,
+    ) -> bool,
+>;

@@ -7,6 +7,7 @@
 //! (pause, resume, flush, get/set version) and honours the host's scan lock, which the
 //! daemon takes while it synchronises so that a scan never runs in the middle of a sync.
 
+pub mod beta;
 pub mod ecs;
 pub mod events;
 pub mod lifecycle;
@@ -17,6 +18,7 @@ pub mod scan;
 pub mod sync;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,6 +97,25 @@ pub struct Inventory {
     scanner: Scanner,
     sync: sync::SyncSlot,
     generation: Arc<crate::generation::GenerationCell>,
+    /// True while a scan runs (`syscollector_is_scanning`).
+    scanning: AtomicBool,
+    /// The beta host's agentd query (`syscollector_set_agentd_query_func`).
+    agentd: parking_lot::RwLock<Option<beta::AgentdQuery>>,
+    /// The last document limits agentd answered (until H2's limits take them over).
+    document_limits: parking_lot::Mutex<Option<serde_json::Value>>,
+    /// The beta host's asynchronous flush.
+    flush: beta::AsyncFlush,
+    /// The beta host's markers as last read or written.
+    markers: beta::MarkerCache,
+}
+
+/// Clears the scanning flag however a scan ends.
+struct Scanning<'a>(&'a AtomicBool);
+
+impl Drop for Scanning<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Inventory {
@@ -142,6 +163,11 @@ impl Inventory {
             scanner,
             sync: sync::SyncSlot::default(),
             generation: Arc::default(),
+            scanning: AtomicBool::new(false),
+            agentd: parking_lot::RwLock::new(None),
+            document_limits: parking_lot::Mutex::new(None),
+            flush: beta::AsyncFlush::default(),
+            markers: beta::MarkerCache::default(),
         }
     }
 
@@ -154,6 +180,56 @@ impl Inventory {
     /// The host generation now.
     pub fn generation(&self) -> crate::generation::Generation {
         self.generation.get()
+    }
+
+    /// The host called `syscollector_set_agentd_query_func`: a beta host, unless the
+    /// generation is frozen already (then false, and nothing changes).
+    pub fn claim_beta(&self) -> bool {
+        self.generation.claim_beta()
+    }
+
+    /// Fixes the generation (first `init_sync` or `start`). The first freeze as beta logs
+    /// it, once, at DEBUG, and calls [`on_beta_frozen`](Self::on_beta_frozen); an alpha0
+    /// host's log stays byte for byte what it was (no line: alpha0 is the absence of it).
+    pub fn freeze_generation(&self) -> crate::generation::Generation {
+        let (generation, first) = self.generation.freeze();
+        if first && generation.is_beta() {
+            self.log(
+                LogLevel::Debug,
+                "Host generation: beta (syscollector_set_agentd_query_func called before init_sync/start)",
+            );
+            self.on_beta_frozen();
+        }
+        generation
+    }
+
+    /// Called once, right after the generation froze as beta: where the beta schema
+    /// (the `sync` column of every table, H2's `Inventory::enter_beta`) is put in place at
+    /// integration. Does nothing until then.
+    pub fn on_beta_frozen(&self) {}
+
+    /// Uses `query` to ask agentd (`syscollector_set_agentd_query_func`; `None`: the host
+    /// gave NULL, so no document limits can be fetched).
+    pub fn set_agentd_query(&self, query: Option<beta::AgentdQuery>) {
+        *self.agentd.write() = query;
+    }
+
+    /// Hands the document limits agentd answered to the limits code; false when they
+    /// cannot be applied. Keeps them ([`document_limits`](Self::document_limits)); at
+    /// integration this also calls H2's `Inventory::set_document_limits`.
+    pub fn apply_document_limits(&self, limits: &serde_json::Value) -> bool {
+        *self.document_limits.lock() = Some(limits.clone());
+        true
+    }
+
+    /// The last document limits agentd answered (`None`: none fetched).
+    pub fn document_limits(&self) -> Option<serde_json::Value> {
+        self.document_limits.lock().clone()
+    }
+
+    /// True while a scan runs.
+    pub fn is_scanning(&self) -> bool {
+        self.scanning.load(Ordering::SeqCst)
     }
 
     /// Shares `lock` as the scan lock (the C ABI gives every instance the same one, so a
@@ -202,6 +278,9 @@ impl Inventory {
                 "Vulnerability Detector synchronization is disabled. No packages or OS scanning is enabled in the configuration.",
             );
         }
+        if self.generation().is_beta() && !self.beta_prologue() {
+            return;
+        }
         // As the reference: its scan loop says so, after the data clean and the checks.
         self.log(LogLevel::Info, "Module started.");
         if self.cfg.scan_on_start && !self.is_stopping() {
@@ -227,6 +306,7 @@ impl Inventory {
     /// start, or between two starts, must not keep the module from scanning), then
     /// [`run`](Self::run)s.
     pub fn start(&self) {
+        self.freeze_generation();
         self.lifecycle.reset_stop();
         self.run();
     }
@@ -252,6 +332,9 @@ impl Inventory {
         if let Some(sync) = self.sync() {
             sync.stop();
         }
+        if self.generation().is_beta() {
+            self.quiesce_flush();
+        }
     }
 
     /// Connects the sync protocol instances (`syscollector_init_sync`).
@@ -268,7 +351,10 @@ impl Inventory {
         &self,
         opener: SyncOpener,
     ) -> Result<Arc<InventorySync>, crate::sync_protocol::queue::QueueError> {
-        self.sync.init(opener)
+        self.freeze_generation();
+        let sync = self.sync.init(opener)?;
+        self.migrate_vd_flag(&sync);
+        Ok(sync)
     }
 
     /// The sync protocol instances, when initialised.
@@ -303,6 +389,9 @@ impl Inventory {
     /// Runs a sync session of both instances (`syscollector_sync_module`). Every failure
     /// is logged here, at the reference's level; the caller only answers it.
     pub fn sync_module(&self, mode: crate::sync_protocol::Mode) -> Result<(), SyncRunError> {
+        if self.generation().is_beta() {
+            return self.sync_module_beta(mode);
+        }
         if self.is_paused() {
             self.log(
                 LogLevel::Debug,
@@ -407,6 +496,8 @@ impl Inventory {
             return ScanReport::default();
         }
         let _busy = self.lifecycle.busy();
+        self.scanning.store(true, Ordering::SeqCst);
+        let _scanning = Scanning(&self.scanning);
         // Differences found without a queue to take them would be lost for the manager
         // (the inventory database moves on): scan only once the queues are open.
         let Ok(sync) = self.sync_or_retry(
@@ -414,6 +505,11 @@ impl Inventory {
         ) else {
             return ScanReport::default();
         };
+        let beta = self.generation().is_beta();
+        let first_scan = beta && self.marker(beta::FIRST_SCAN).is_none_or(|v| v == 0);
+        if first_scan {
+            self.log(LogLevel::Debug, "Initial Syscollector scan starting.");
+        }
         self.log(LogLevel::Info, "Starting evaluation.");
         let start = std::time::Instant::now();
         let mut report = self.scanner.scan(
@@ -424,6 +520,14 @@ impl Inventory {
         );
         if self.vd_enabled() && !self.is_stopping() {
             self.vd_data_context();
+        }
+        // Every table's differences are in the sync queues now (each table's batch is
+        // committed before the next table starts); a scan a stop cut short is not complete.
+        if first_scan && !self.is_stopping() && self.set_marker(beta::FIRST_SCAN) {
+            self.log(
+                LogLevel::Debug,
+                "First inventory scan completed — marker persisted.",
+            );
         }
         self.log(LogLevel::Info, "Evaluation finished.");
         report.elapsed = start.elapsed();

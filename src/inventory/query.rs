@@ -3,6 +3,12 @@
 //! Other Wazuh components coordinate with the module through these (for example to pause
 //! scanning while the agent upgrades). Every answer is
 //! `{"error": code, "message": text, "data": {...}}` with the module-query error codes.
+//!
+//! A beta host (see [`crate::generation`]) gets beta4's answers: `flush` starts an
+//! asynchronous flush and answers at once, `is_flush_completed` tells how it went, and
+//! `get_first_sync_completed`, `get_first_scan_completed` and `get_vd_first_sync_completed`
+//! answer the markers of [`super::beta`] as `{"error":0,"data":{"<marker>":0|1},…}`. An
+//! alpha0 host gets today's answers: those four are unknown commands.
 
 use serde_json::{json, Value};
 
@@ -79,6 +85,35 @@ impl QueryError {
 pub trait Flusher {
     /// `None` when synchronisation is not initialised; otherwise whether the flush worked.
     fn flush(&self) -> Option<bool>;
+
+    /// The module shared, for a flush that runs in a thread of its own (a beta host's);
+    /// `None` makes that flush run in the caller's thread.
+    fn shared(&self) -> Option<std::sync::Arc<Inventory>> {
+        None
+    }
+}
+
+impl Flusher for std::sync::Arc<Inventory> {
+    fn flush(&self) -> Option<bool> {
+        Flusher::flush(&**self)
+    }
+
+    fn shared(&self) -> Option<std::sync::Arc<Inventory>> {
+        Some(self.clone())
+    }
+}
+
+/// The answer to a marker query of a beta host (beta4's shape); `what` names it in the
+/// message.
+fn marker_answer(inv: &Inventory, key: &str, what: &str) -> Value {
+    match inv.marker(key) {
+        Some(v) => {
+            json!({"error": MQ_SUCCESS, "message": format!("Syscollector {what} retrieved"),
+                   "data": {key: i64::from(v > 0)}})
+        }
+        None => json!({"error": MQ_ERR_INTERNAL,
+                       "message": format!("Failed to retrieve Syscollector {what}")}),
+    }
 }
 
 impl Flusher for () {
@@ -135,6 +170,7 @@ fn run(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> Result<Va
 
     let module_action = |action: &str| json!({"module": "syscollector", "action": action});
     let inv = inv.ok_or(QueryError::NotInitialized)?;
+    let beta = inv.generation().is_beta();
     let response = match command {
         "pause" => {
             if inv.pause() {
@@ -150,6 +186,36 @@ fn run(inv: Option<&Inventory>, flusher: &dyn Flusher, query: &str) -> Result<Va
             inv.resume();
             json!({"error": MQ_SUCCESS, "message": "Syscollector module resumed successfully",
                    "data": module_action("resume")})
+        }
+        "flush" if beta => {
+            inv.start_flush(flusher.shared());
+            json!({"error": MQ_SUCCESS, "message": "Syscollector module flush requested",
+                   "data": module_action("flush")})
+        }
+        "is_flush_completed" if beta => {
+            let (running, ok) = inv.flush_status();
+            if running {
+                json!({"error": MQ_SUCCESS, "message": "Syscollector flush in progress",
+                       "data": {"module": "syscollector", "status": "in_progress"}})
+            } else {
+                json!({"error": MQ_SUCCESS,
+                       "message": if ok { "Syscollector flush completed successfully" }
+                                  else { "Syscollector flush completed with error" },
+                       "data": {"module": "syscollector", "status": "completed",
+                                "result": if ok { "success" } else { "error" }}})
+            }
+        }
+        "get_first_sync_completed" if beta => {
+            marker_answer(inv, super::beta::FIRST_SYNC, "first sync completion")
+        }
+        "get_first_scan_completed" if beta => {
+            marker_answer(inv, super::beta::FIRST_SCAN, "first scan completion")
+        }
+        "get_vd_first_sync_completed" if beta => {
+            if let Some(sync) = inv.sync() {
+                inv.migrate_vd_flag(&sync);
+            }
+            marker_answer(inv, super::beta::VD_FIRST_SYNC, "VD first sync completion")
         }
         "flush" => {
             inv.log(

@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The functions `include/syscollector.h` declares, which wazuh-modulesd looks up.
-const EXPORTS: [&str; 14] = [
+/// The functions `include/syscollector.h` declares, which wazuh-modulesd looks up (the
+/// alpha0 host's fourteen and the beta hosts' three more, last).
+const EXPORTS: [&str; 17] = [
     "syscollector_init",
     "syscollector_start",
     "syscollector_stop",
@@ -25,6 +26,9 @@ const EXPORTS: [&str; 14] = [
     "syscollector_lock_scan_mutex",
     "syscollector_unlock_scan_mutex",
     "syscollector_run_recovery_process",
+    "syscollector_is_scanning",
+    "syscollector_set_agentd_query_func",
+    "syscollector_release_resources",
 ];
 
 /// Symbols the linker itself may define in any shared object.

@@ -1,5 +1,6 @@
 //! The integration tests as one test crate (one binary, linked once), a module per area:
 //! - `helpers`: what several modules share (fixture paths, running a test alone in a child).
+//! - `beta_host`: the C ABI driven as a beta host (v5.0.0-beta1 … rc1) drives it: generation, new exports and queries.
 //! - `cli`: the command-line tools (`syscollector`, `syscollector-manager`) as a user runs them.
 //! - `dbsync`: the diff engine on a real SQLite file.
 //! - `dropin`: in place of the C++ module: its local.db, queues and checksums taken over.
@@ -32,6 +33,7 @@
 
 mod helpers;
 
+mod beta_host;
 mod cli;
 mod dbsync;
 mod dropin;
