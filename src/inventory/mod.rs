@@ -10,6 +10,7 @@
 pub mod ecs;
 pub mod events;
 pub mod lifecycle;
+pub mod limits;
 pub mod normalizer;
 pub mod query;
 pub mod recovery;
