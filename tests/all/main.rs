@@ -2,6 +2,7 @@
 //! - `helpers`: what several modules share (fixture paths, running a test alone in a child).
 //! - `cli`: the command-line tools (`syscollector`, `syscollector-manager`) as a user runs them.
 //! - `dbsync`: the diff engine on a real SQLite file.
+//! - `doc_limits`: document limits on a beta host (sync column, promotion, recovery, VD context).
 //! - `dropin`: in place of the C++ module: its local.db, queues and checksums taken over.
 //! - `dropin_logs`: the log lines of a full cycle and of the scans, as the reference writes them.
 //! - `e2e`: the whole system as separate processes over a real socket (C host, agent, manager).
@@ -34,6 +35,7 @@ mod helpers;
 
 mod cli;
 mod dbsync;
+mod doc_limits;
 mod dropin;
 mod dropin_logs;
 mod e2e;
