@@ -64,8 +64,7 @@ impl TableDef {
     /// The stored columns of a database with (`beta`) or without the [`SYNC`] column:
     /// [`stored_columns`](Self::stored_columns), then `sync` when `beta`.
     pub fn columns_for(&self, beta: bool) -> impl Iterator<Item = Column> + '_ {
-        self.stored_columns()
-            .chain(beta.then_some(SYNC).into_iter())
+        self.stored_columns().chain(beta.then_some(SYNC))
     }
 
     /// The statement that adds the [`SYNC`] column to an alpha0 table, as beta4 declares it

@@ -539,7 +539,10 @@ mod tests {
     use crate::catalog::{OS, PACKAGES, PROCESSES};
     use serde_json::json;
 
-    fn parse(v: Value) -> (Option<Vec<(&'static str, u64)>>, Vec<String>) {
+    /// The limits read (by table name), and the lines logged.
+    type Parsed = (Option<Vec<(&'static str, u64)>>, Vec<String>);
+
+    fn parse(v: Value) -> Parsed {
         let said = std::cell::RefCell::new(Vec::new());
         let out = DocLimits::parse(&v, &|_, m| said.borrow_mut().push(m.to_string()));
         (

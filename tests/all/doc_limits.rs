@@ -552,7 +552,7 @@ fn timeless(docs: Vec<Doc>) -> Vec<(Operation, String, u64, Value)> {
             (d.operation, d.index, d.version, d.doc)
         })
         .collect();
-    out.sort_by(|a, b| a.3.to_string().cmp(&b.3.to_string()));
+    out.sort_by_key(|d| d.3.to_string());
     out
 }
 
