@@ -22,7 +22,9 @@
 //! Per table: its columns (SQLite type, ECS document path, ECS kind), primary key, sync
 //! index, sync instance (regular or vulnerability detector) and the tables the
 //! vulnerability detector needs as context when it changes, the [`Collector`] that fills
-//! it, and its row [`Hooks`]. Per collector: the name the host's configuration and logs
+//! it, its row [`Hooks`], and for a beta host's document limits the name agentd gives its
+//! limit and the columns that order its rows (the [`SYNC`] column is declared once, here,
+//! for every table). Per collector: the name the host's configuration and logs
 //! use, its command-line aliases, its on/off switch in [`Collectors`] and the
 //! [`SysInfo`] call that produces its rows.
 //!
@@ -123,6 +125,16 @@ pub const fn double(name: &'static str, ecs: &'static str) -> Column {
     column(name, ColumnType::Double, ecs)
 }
 
+/// The document-limit flag of a row, `sync INTEGER DEFAULT 0`, which every table has on a
+/// beta host (beta4's syscollectorTablesDef.hpp) and none has on an alpha0 host: 1 when the
+/// row's document is one the manager is meant to hold (within its table's limit, or every
+/// row when the table has none), 0 when it waits for room. It is bookkeeping, like
+/// `checksum` and `version`: never part of a row's checksum, of a document or of a diff.
+/// Alpha0 databases get it in place ([`crate::dbsync::DbSync::migrate_to_beta`]).
+pub const SYNC: Column = int("sync", "");
+/// The value [`SYNC`] takes when a row is stored without one (a new row).
+pub const SYNC_DEFAULT: i64 = 0;
+
 /// Options of a scan that row hooks may read.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScanOptions {
@@ -189,6 +201,13 @@ pub struct TableDef {
     /// Data columns, without `checksum` and `version` (which every table has).
     pub columns: &'static [Column],
     pub primary_key: &'static [&'static str],
+    /// Document limits (beta hosts): the name agentd's `getdoclimits syscollector` answer
+    /// gives this table's limit (beta4's `AGENTD_TO_INDEX_MAP`).
+    pub limit_name: &'static str,
+    /// Document limits: the columns whose order (case-insensitive) decides which rows are
+    /// promoted into free room first (ascending) and which leave a lowered limit first
+    /// (descending); beta4's "simplified ordering fields" (`*_ORDER_BY`).
+    pub limit_order: &'static [&'static str],
     /// The sync instance and, for the VD one, its data context.
     pub instance: Instance,
     /// The collector that fills it.
@@ -454,6 +473,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn limit_names_are_beta4s_and_order_columns_are_columns() {
+        let mut names: Vec<_> = TABLES.iter().map(|t| t.limit_name).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "browser_extensions",
+                "groups",
+                "hardware",
+                "hotfixes",
+                "network_address",
+                "network_iface",
+                "network_protocol",
+                "os_info",
+                "packages",
+                "ports",
+                "processes",
+                "services",
+                "users"
+            ]
+        );
+        for t in TABLES {
+            assert!(!t.limit_order.is_empty(), "{}", t.name);
+            for c in t.limit_order {
+                assert!(t.columns.iter().any(|col| col.name == *c), "{}.{c}", t.name);
+            }
+            assert!(t.columns.iter().all(|c| c.name != SYNC.name), "{}", t.name);
+        }
+        assert_eq!(PACKAGES.limit_order, ["name", "type"]);
     }
 
     #[test]

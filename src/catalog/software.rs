@@ -33,6 +33,8 @@ pub static PACKAGES: TableDef = TableDef {
         text("type", "package.type"),
     ],
     primary_key: &["name", "version_", "architecture", "type", "path"],
+    limit_name: "packages",
+    limit_order: &["name", "type"],
     instance: Instance::Vd { context: &[&OS] },
     collector: &PACKAGES_COLLECTOR,
     hooks: Hooks {
@@ -89,6 +91,8 @@ pub static BROWSER_EXTENSIONS: TableDef = TableDef {
         "package_name",
         "package_version_",
     ],
+    limit_name: "browser_extensions",
+    limit_order: &["browser_name"],
     instance: Instance::Regular,
     collector: &BROWSER_EXTENSIONS_COLLECTOR,
     hooks: Hooks {

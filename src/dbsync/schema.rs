@@ -5,13 +5,19 @@
 //! derives the CREATE statements from them and adds the two bookkeeping columns every table
 //! has. The diff engine reads only the storage part of a declaration (name, columns with
 //! their types, primary key).
+//!
+//! A beta host's tables have a third bookkeeping column, [`SYNC`] (document limits). The
+//! CREATE statements stay alpha0's, byte for byte: a database gets the column from
+//! [`TableDef::add_sync_sql`] when the host turns out to be a beta one, appended after the
+//! others (beta4's own CREATE puts it before `checksum`; both layouts are accepted, every
+//! row being read and written by column name).
 
 use std::fmt::Write as _;
 
 pub use crate::catalog::{
     table, table_for_index, Column, ColumnType, TableDef, BROWSER_EXTENSIONS, GROUPS, HARDWARE,
     HOTFIXES, NETWORK_ADDRESS, NETWORK_IFACE, NETWORK_PROTOCOL, OS, PACKAGES, PORTS, PROCESSES,
-    SERVICES, TABLES, USERS,
+    SERVICES, SYNC, SYNC_DEFAULT, TABLES, USERS,
 };
 
 impl ColumnType {
@@ -50,8 +56,24 @@ impl TableDef {
         match name {
             CHECKSUM => Some(CHECKSUM_COLUMN),
             VERSION => Some(VERSION_COLUMN),
+            n if n == SYNC.name => Some(SYNC),
             _ => self.columns.iter().copied().find(|c| c.name == name),
         }
+    }
+
+    /// The stored columns of a database with (`beta`) or without the [`SYNC`] column:
+    /// [`stored_columns`](Self::stored_columns), then `sync` when `beta`.
+    pub fn columns_for(&self, beta: bool) -> impl Iterator<Item = Column> + '_ {
+        self.stored_columns().chain(beta.then_some(SYNC))
+    }
+
+    /// The statement that adds the [`SYNC`] column to an alpha0 table, as beta4 declares it
+    /// (`sync INTEGER DEFAULT 0`).
+    pub fn add_sync_sql(&self) -> String {
+        format!(
+            "ALTER TABLE {} ADD COLUMN {} INTEGER DEFAULT {SYNC_DEFAULT};",
+            self.name, SYNC.name
+        )
     }
 
     /// Data columns followed by `checksum` and `version`: the stored columns, in order.
@@ -103,5 +125,28 @@ mod tests {
             assert_eq!(n as usize, t.columns.len() + 2);
         }
         conn.execute_batch(&metadata_create_sql()).unwrap();
+    }
+
+    #[test]
+    fn the_sync_column_is_added_as_beta4_declares_it() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for t in TABLES {
+            assert!(!t.create_sql().contains(" sync "), "{}", t.name);
+            conn.execute_batch(&t.create_sql()).unwrap();
+            conn.execute_batch(&t.add_sync_sql()).unwrap();
+            let (ty, default): (String, String) = conn
+                .query_row(
+                    &format!(
+                        "SELECT type, dflt_value FROM pragma_table_info('{}') WHERE name = 'sync'",
+                        t.name
+                    ),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!((ty.as_str(), default.as_str()), ("INTEGER", "0"));
+            assert_eq!(t.columns_for(true).count(), t.columns.len() + 3);
+            assert_eq!(t.columns_for(false).count(), t.columns.len() + 2);
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod beta;
 pub mod ecs;
 pub mod events;
 pub mod lifecycle;
+pub mod limits;
 pub mod normalizer;
 pub mod query;
 pub mod recovery;

@@ -2,6 +2,10 @@
 //! inventory beyond scanning. Differences the host hands back (persist), manager replies,
 //! integrity checks and full resends, cleaning up after disabled collectors (DataClean,
 //! deleting the database), and the context documents the vulnerability detector needs.
+//!
+//! On a beta host with document limits, integrity checks, full resends and the
+//! vulnerability detector's context cover the rows the manager is meant to hold (see
+//! [`super::limits`]): a limited table's synced rows, an unlimited table's every row.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -293,6 +297,7 @@ impl Inventory {
             let Some(t) = catalog::table(name) else {
                 continue;
             };
+            let selection = self.held_rows(t, true);
             let mut items = Vec::new();
             let mut failed: Option<String> = None;
             let mut submit = |items: &mut Vec<_>, failed: &mut Option<String>| {
@@ -302,7 +307,7 @@ impl Inventory {
                 }
             };
             let read = self.with_db(|db| {
-                db.for_each_row(t, &mut |row| {
+                db.for_each_selected(t, selection, &mut |row| {
                     let mut st = events::stateful(t, &row, Operation::Modify);
                     // A document whose own difference is pending goes as that difference.
                     if vd
@@ -366,7 +371,19 @@ impl Inventory {
                 LogLevel::Debug,
                 &format!("Starting integrity validation process for {}", t.name),
             );
-            let checksum = match self.with_db(|db| db.table_checksum(t)) {
+            let selection = self.held_rows(t, false);
+            if self.with_db(|db| db.is_beta()) {
+                let limit = self.document_limits().get(t);
+                self.log(
+                    LogLevel::Debug,
+                    &if limit > 0 {
+                        format!("Calculating checksum with filter 'sync=1' (limit={limit})")
+                    } else {
+                        "Calculating checksum without filter (no limit)".to_string()
+                    },
+                );
+            }
+            let checksum = match self.with_db(|db| db.table_checksum_of(t, selection)) {
                 Ok(c) => c,
                 Err(e) => {
                     self.log(
@@ -422,9 +439,10 @@ impl Inventory {
         let Some(sync) = self.sync() else {
             return false;
         };
+        let selection = self.held_rows(t, false);
         let rows = match self.with_db(|db| {
             db.increase_versions(t)?;
-            db.select_all(t)
+            db.select(t, selection)
         }) {
             Ok(r) => r,
             Err(e) => {
@@ -474,7 +492,9 @@ impl Inventory {
         let path: Option<PathBuf> = db.path().map(Path::to_path_buf);
         match path {
             Some(path) => {
-                // Close the current connection before removing its files.
+                // Close the current connection before removing its files; a beta host's
+                // database stays one.
+                let beta = db.is_beta();
                 *db = match DbSync::in_memory() {
                     Ok(mem) => mem,
                     Err(e) => {
@@ -482,6 +502,11 @@ impl Inventory {
                         return;
                     }
                 };
+                if beta {
+                    if let Err(e) = db.migrate_to_beta() {
+                        self.log(LogLevel::Error, &format!("Cannot reset database: {e}"));
+                    }
+                }
                 for suffix in ["-journal", "-wal", "-shm", ""] {
                     let mut p = path.as_os_str().to_owned();
                     p.push(suffix);

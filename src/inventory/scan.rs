@@ -8,6 +8,11 @@
 //! the module stops, a row cannot be stored, the batch cannot be flushed) drops the batch
 //! and rolls the transaction back, so nothing of that scan is queued or stored and the
 //! next scan finds the same changes again.
+//!
+//! On a beta host (its database migrated, see [`super::limits`]) a table with a document
+//! limit sends the stateful documents of the rows within its limit only, and after the
+//! last table the scan fills the room left in every limited table; stateless events
+//! ignore limits.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,11 +22,12 @@ use parking_lot::Mutex;
 
 use super::events;
 use super::lifecycle::Lifecycle;
+use super::limits::{self, DocLimits};
 use super::normalizer::Normalizer;
 use super::sync::InventorySync;
 use super::Sink;
 use crate::catalog::{Collectors, Gather, ScanOptions, TableDef, COLLECTORS};
-use crate::dbsync::{Change, DbError, DbSync, SyncStats, TableSync};
+use crate::dbsync::{Change, DbError, DbSync, SyncFlag, SyncStats, TableSync};
 use crate::sync_protocol::queue::QueueError;
 use crate::sysinfo::{CollectError, SysInfo};
 use crate::{LogLevel, Logger, Row};
@@ -64,13 +70,16 @@ type RowSource<'a> = dyn FnMut(&mut dyn FnMut(Row)) -> Result<(), CollectError> 
 
 /// The database, the normalizer and the sink of the scans.
 pub struct Scanner {
-    db: Mutex<DbSync>,
+    pub(super) db: Mutex<DbSync>,
     normalizer: Option<Normalizer>,
-    sink: Arc<dyn Sink>,
+    pub(super) sink: Arc<dyn Sink>,
     /// Whether stateless events are sent (from the second scan on, or from the first with
     /// `notify_on_first_scan`).
     notify: AtomicBool,
-    log: Logger,
+    pub(super) log: Logger,
+    /// Document limits per table (beta hosts; all 0, unlimited, until agentd's arrive).
+    /// Taken after `db` when both are held.
+    pub(super) limits: Mutex<DocLimits>,
 }
 
 impl Scanner {
@@ -87,10 +96,11 @@ impl Scanner {
             sink,
             notify: AtomicBool::new(notify_on_first_scan),
             log,
+            limits: Mutex::new(DocLimits::default()),
         }
     }
 
-    fn log(&self, level: LogLevel, msg: &str) {
+    pub(super) fn log(&self, level: LogLevel, msg: &str) {
         (self.log)(level, msg)
     }
 
@@ -156,6 +166,10 @@ impl Scanner {
                 }
             }
             self.log(LogLevel::DebugVerbose, &format!("Ending {name} scan"));
+        }
+        if !lifecycle.is_stopping() {
+            // Beta hosts: the room the scan left in each limited table is filled now.
+            self.promote_after_scan(sync);
         }
         self.notify.store(true, Ordering::SeqCst);
         report
@@ -244,8 +258,15 @@ impl Scanner {
         collect: &mut RowSource<'_>,
     ) -> Result<SyncStats, ScanError> {
         let batch = sync.map(InventorySync::begin_batch);
-        let mut txn = db.begin(table)?;
-        let mut emit = |c: Change| self.emit(table, &c);
+        // Beta hosts: the table's document limit, read once for its whole scan.
+        let limit = db.is_beta().then(|| self.limits.lock().get(table));
+        let flag = match limit {
+            None => SyncFlag::Untracked,
+            Some(0) => SyncFlag::MarkChanged,
+            Some(_) => SyncFlag::Keep,
+        };
+        let mut txn = db.begin_with(table, flag)?;
+        let mut emit = |c: Change| self.emit(table, &c, limit);
         let mut select = table.hooks.select.map(|make| make(options));
         let mut failure: Option<DbError> = None;
         let collected = collect(&mut |row| {
@@ -308,7 +329,19 @@ impl Scanner {
         }
     }
 
-    fn emit(&self, table: &'static TableDef, change: &Change) {
+    /// Reports one change: its stateful document (on a beta host, `limit` being the
+    /// table's, only when [`limits::persists`] says so) and, when events are on, its
+    /// stateless event (whatever the limit).
+    fn emit(&self, table: &'static TableDef, change: &Change, limit: Option<u64>) {
+        let persist = limit.is_none_or(|l| limits::persists(table, change, l, &*self.log));
+        if !persist {
+            if self.notify.load(Ordering::SeqCst) {
+                let (_, stateless) = events::events(table, change);
+                self.sink
+                    .stateless(&serde_json::Value::Object(stateless).to_string());
+            }
+            return;
+        }
         if !self.notify.load(Ordering::SeqCst) {
             // No stateless event: only the stateful document is made.
             let (row, operation) = match change {

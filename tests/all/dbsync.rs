@@ -230,3 +230,122 @@ fn set_version_reaches_every_table() {
         assert_eq!(r["version"], Value::from(7));
     }
 }
+
+/// A beta host's `sync` flag (issue 12.3): never compared, reported with the value the
+/// row had, set as the table sync is told; a database beta4's module created (the column
+/// before `checksum`) is taken as it is.
+#[test]
+fn the_sync_flag_of_a_beta_database() {
+    use syscollector::dbsync::{Selection, SyncFlag};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let mut db = DbSync::open(&path, &|_, _| {}).unwrap();
+    assert!(!db.is_beta());
+    sync(&mut db, vec![pkg("a", "1", 10)]);
+    assert_eq!(db.migrate_to_beta().unwrap(), schema::TABLES.len());
+    assert!(db.is_beta());
+    assert_eq!(db.migrate_to_beta().unwrap(), 0, "once is enough");
+    assert_eq!(
+        db.count_selected(&schema::PACKAGES, Selection::Synced)
+            .unwrap(),
+        1
+    );
+
+    // Limited table: a new row waits, a changed one keeps its flag and reports it.
+    let mut changes = Vec::new();
+    {
+        let mut txn = db.begin_with(&schema::PACKAGES, SyncFlag::Keep).unwrap();
+        for r in [pkg("a", "1", 11), pkg("b", "1", 20)] {
+            txn.push(r, &mut |c| changes.push(c)).unwrap();
+        }
+        txn.finish(&mut |c| changes.push(c)).unwrap();
+    }
+    let Change::Modified { new, old } = &changes[0] else {
+        panic!("{changes:?}")
+    };
+    assert_eq!((new["sync"].clone(), old.get("sync")), (json!(1), None));
+    let Change::Inserted(ins) = &changes[1] else {
+        panic!("{changes:?}")
+    };
+    assert!(ins.get("sync").is_none());
+    assert_eq!(
+        db.count_selected(&schema::PACKAGES, Selection::Unsynced)
+            .unwrap(),
+        1
+    );
+    let waiting = db
+        .rows_by_sync(&schema::PACKAGES, false, false, 10)
+        .unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0]["name"].clone(), waiting[0]["sync"].clone()),
+        (json!("b"), json!(0))
+    );
+
+    // Unlimited: a changed waiting row becomes synced; the deletion reports the flag.
+    let changes = sync(&mut db, vec![pkg("b", "2", 20)]);
+    let flags: Vec<(String, Value)> = changes
+        .iter()
+        .map(|c| match c {
+            Change::Inserted(r) => (
+                "inserted".into(),
+                r.get("sync").cloned().unwrap_or(Value::Null),
+            ),
+            Change::Modified { new, .. } => ("modified".into(), new["sync"].clone()),
+            Change::Deleted(r) => (
+                format!("deleted {}", r["name"].as_str().unwrap()),
+                r["sync"].clone(),
+            ),
+        })
+        .collect();
+    assert!(
+        flags.contains(&("inserted".into(), Value::Null)),
+        "{flags:?}"
+    );
+    assert!(flags.contains(&("deleted a".into(), json!(1))), "{flags:?}");
+    assert!(flags.contains(&("deleted b".into(), json!(0))), "{flags:?}");
+    assert_eq!(
+        db.count_selected(&schema::PACKAGES, Selection::Synced)
+            .unwrap(),
+        1
+    );
+    let only = db.select(&schema::PACKAGES, Selection::Synced).unwrap();
+    assert_eq!(only[0]["version_"], json!("2"));
+    assert_eq!(db.set_synced(&schema::PACKAGES, &only, false).unwrap(), 1);
+    assert_eq!(
+        db.count_selected(&schema::PACKAGES, Selection::Synced)
+            .unwrap(),
+        0
+    );
+    // The row checksum does not see the flag: the same row is unchanged.
+    assert!(sync(&mut db, vec![pkg("b", "2", 20)]).is_empty());
+    drop(db);
+
+    // beta4's own layout: `sync` declared before `checksum`, rows it left waiting.
+    let b4 = dir.path().join("beta4.db");
+    {
+        let c = rusqlite::Connection::open(&b4).unwrap();
+        c.execute_batch("PRAGMA user_version = 1;").unwrap();
+        for t in schema::TABLES {
+            let sql = t
+                .create_sql()
+                .replace("checksum TEXT,", "sync INTEGER DEFAULT 0, checksum TEXT,");
+            c.execute_batch(&sql).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO dbsync_packages (name, version_, architecture, type, path, sync, checksum) VALUES ('w', '1', 'amd64', 'deb', ' ', 0, 'x');",
+        )
+        .unwrap();
+    }
+    let said = RefCell::new(Vec::new());
+    let mut db = DbSync::open(&b4, &|_, m| said.borrow_mut().push(m.to_string())).unwrap();
+    assert!(said.borrow().is_empty(), "{said:?}");
+    assert_eq!(db.count(&schema::PACKAGES).unwrap(), 1);
+    assert_eq!(db.migrate_to_beta().unwrap(), 0);
+    assert_eq!(
+        db.count_selected(&schema::PACKAGES, Selection::Unsynced)
+            .unwrap(),
+        1,
+        "beta4's flags are kept"
+    );
+}

@@ -366,6 +366,143 @@ fn our_database_has_the_reference_schema_and_checksums() {
     assert_eq!((changed, *rec.stateful.lock()), (0, 0), "{report:?}");
 }
 
+/// Issue 12.8: a beta host over a `local.db` an alpha0 module wrote (here the C++ one's,
+/// with its bookkeeping column) gets the document-limit column in place: every row marked
+/// synced (alpha0 sent every document), checksums and versions untouched, nothing
+/// reported, the file kept; the migrated file opens as it is after a restart.
+#[test]
+fn an_alpha0_database_is_migrated_to_beta_in_place_and_nothing_is_reported() {
+    use syscollector::catalog::TABLES;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("local.db");
+    let rows = reference_rows();
+    write_reference_db(&db, &rows);
+    let before: BTreeMap<String, Vec<(String, i64)>> = {
+        let c = Connection::open(&db).unwrap();
+        network_tables()
+            .iter()
+            .map(|t| (t.to_string(), checksums_and_versions(&c, t)))
+            .collect()
+    };
+
+    let become_beta = |inv: &Inventory| {
+        let cell = inv.generation_cell();
+        assert!(cell.claim_beta());
+        cell.freeze();
+        inv.enter_beta();
+    };
+    let (inv, rec) = network_module(&db);
+    become_beta(&inv);
+    {
+        let c = Connection::open(&db).unwrap();
+        let info = table_info(&c);
+        for t in TABLES {
+            let sync: Vec<&ColumnInfo> = info[t.name].iter().filter(|c| c.0 == "sync").collect();
+            assert_eq!(
+                sync,
+                [&(
+                    "sync".to_string(),
+                    "INTEGER".to_string(),
+                    0,
+                    Some("0".to_string()),
+                    0
+                )],
+                "{}",
+                t.name
+            );
+            let waiting: i64 = c
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM {} WHERE sync IS NOT 1", t.name),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(waiting, 0, "{}", t.name);
+        }
+        let synced: i64 = network_tables()
+            .iter()
+            .map(|t| {
+                c.query_row(
+                    &format!("SELECT COUNT(*) FROM {t} WHERE sync = 1"),
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap()
+            })
+            .sum();
+        assert_eq!(synced as usize, rows.len());
+        for t in network_tables() {
+            assert_eq!(checksums_and_versions(&c, t), before[t], "{t}");
+        }
+        let version: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1);
+    }
+    let report = inv.scan();
+    let changed: usize = report
+        .tables
+        .iter()
+        .map(|t| t.stats.inserted + t.stats.modified + t.stats.deleted)
+        .sum();
+    assert_eq!(changed, 0, "{report:?}");
+    // Unlimited tables whose rows are all synced: nothing to promote.
+    assert!(inv.set_document_limits(&json!({
+        "network_iface": 0, "network_protocol": 0, "network_address": 0
+    })));
+    let events = (*rec.stateful.lock(), *rec.stateless.lock());
+    println!(
+        "alpha0 database migrated to beta at {ROOT}: {} rows marked synced, {changed} differences, {} stateful + {} stateless events",
+        rows.len(),
+        events.0,
+        events.1
+    );
+    assert_eq!(events, (0, 0));
+    drop(inv);
+
+    // A restart: the migrated file is this host's database as it is.
+    let (inv, rec) = network_module(&db);
+    become_beta(&inv);
+    let report = inv.scan();
+    assert!(report.failures.is_empty(), "{report:?}");
+    assert!(report
+        .tables
+        .iter()
+        .all(|t| t.stats.inserted + t.stats.modified + t.stats.deleted == 0));
+    assert_eq!((*rec.stateful.lock(), *rec.stateless.lock()), (0, 0));
+    let aside = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("corrupt")
+        })
+        .count();
+    assert_eq!(aside, 0);
+}
+
+fn network_tables() -> [&'static str; 3] {
+    [
+        "dbsync_network_iface",
+        "dbsync_network_protocol",
+        "dbsync_network_address",
+    ]
+}
+
+fn checksums_and_versions(c: &Connection, table: &str) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = c
+        .prepare(&format!("SELECT checksum, version FROM {table}"))
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    out.sort();
+    out
+}
+
 fn metadata() -> Option<AgentMetadata> {
     Some(AgentMetadata {
         architecture: "x86_64".into(),

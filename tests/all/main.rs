@@ -3,6 +3,7 @@
 //! - `beta_host`: the C ABI driven as a beta host (v5.0.0-beta1 … rc1) drives it: generation, new exports and queries.
 //! - `cli`: the command-line tools (`syscollector`, `syscollector-manager`) as a user runs them.
 //! - `dbsync`: the diff engine on a real SQLite file.
+//! - `doc_limits`: document limits on a beta host (sync column, promotion, recovery, VD context).
 //! - `dropin`: in place of the C++ module: its local.db, queues and checksums taken over.
 //! - `dropin_logs`: the log lines of a full cycle and of the scans, as the reference writes them.
 //! - `e2e`: the whole system as separate processes over a real socket (C host, agent, manager).
@@ -36,6 +37,7 @@ mod helpers;
 mod beta_host;
 mod cli;
 mod dbsync;
+mod doc_limits;
 mod dropin;
 mod dropin_logs;
 mod e2e;
