@@ -276,9 +276,14 @@ pub fn is_ip(s: &str) -> bool {
     // SAFETY: `c` is a NUL-terminated string; `buf` has room for an in6_addr (16 bytes),
     // which is larger than an in_addr.
     unsafe {
-        libc::inet_pton(libc::AF_INET, c.as_ptr(), buf.as_mut_ptr().cast()) == 1
-            || libc::inet_pton(libc::AF_INET6, c.as_ptr(), buf.as_mut_ptr().cast()) == 1
+        inet_pton(libc::AF_INET, c.as_ptr(), buf.as_mut_ptr().cast()) == 1
+            || inet_pton(libc::AF_INET6, c.as_ptr(), buf.as_mut_ptr().cast()) == 1
     }
+}
+
+// The C library's address parser (POSIX; the `libc` crate does not declare it).
+extern "C" {
+    fn inet_pton(af: libc::c_int, src: *const libc::c_char, dst: *mut libc::c_void) -> libc::c_int;
 }
 
 /// Where a stateful document was going when it was checked; it decides the module's lines

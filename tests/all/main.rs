@@ -1,5 +1,6 @@
 //! The integration tests as one test crate (one binary, linked once), a module per area:
 //! - `helpers`: what several modules share (fixture paths, running a test alone in a child).
+//! - `beta_documents`: documents as a beta4 host's module shapes and validates them.
 //! - `cli`: the command-line tools (`syscollector`, `syscollector-manager`) as a user runs them.
 //! - `dbsync`: the diff engine on a real SQLite file.
 //! - `dropin`: in place of the C++ module: its local.db, queues and checksums taken over.
@@ -32,6 +33,7 @@
 
 mod helpers;
 
+mod beta_documents;
 mod cli;
 mod dbsync;
 mod dropin;
