@@ -200,52 +200,39 @@ fn check_field(value: &Value, ty: &str, path: &str, errors: &mut Vec<String>) {
         }
         return;
     }
-    match ty {
-        "keyword" | "text" | "match_only_text" => {
-            if !value.is_string() {
-                errors.push(got(path, "string", value));
-            }
-        }
+    let wrong = match ty {
+        "keyword" | "text" | "match_only_text" => (!value.is_string()).then_some("string"),
         "integer" | "long" | "short" | "unsigned_long" => {
-            if !(value.is_i64() || value.is_u64()) {
-                errors.push(got(path, "integer", value));
-            }
+            (!(value.is_i64() || value.is_u64())).then_some("integer")
         }
-        "scaled_float" => {
-            if !value.is_number() {
-                errors.push(got(path, "number", value));
-            }
-        }
+        "scaled_float" => (!value.is_number()).then_some("number"),
+        "boolean" => (!value.is_boolean()).then_some("boolean"),
+        "object" => (!value.is_object()).then_some("object"),
         "date" => match value {
-            Value::Number(_) => {}
+            Value::Number(_) => None,
             Value::String(s) => {
                 if !is_iso8601(s) {
                     errors.push(format!(
                         "{path}: Invalid date format. Expected ISO8601, got: {s}"
                     ));
                 }
+                None
             }
-            other => errors.push(got(path, "date (number or ISO8601 string)", other)),
+            _ => Some("date (number or ISO8601 string)"),
         },
         "ip" => match value {
             Value::String(s) => {
                 if !is_ip(s) {
                     errors.push(format!("{path}: Invalid IP address format: {s}"));
                 }
+                None
             }
-            other => errors.push(got(path, "IP address string", other)),
+            _ => Some("IP address string"),
         },
-        "boolean" => {
-            if !value.is_boolean() {
-                errors.push(got(path, "boolean", value));
-            }
-        }
-        "object" => {
-            if !value.is_object() {
-                errors.push(got(path, "object", value));
-            }
-        }
-        _ => {}
+        _ => None,
+    };
+    if let Some(expected) = wrong {
+        errors.push(got(path, expected, value));
     }
 }
 

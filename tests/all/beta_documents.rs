@@ -1306,3 +1306,77 @@ fn deletion_lines_after_a_scan() {
     validate::log_initialized(&log);
     assert!(messages(&lines).len() <= 1);
 }
+
+/// The network tables of the captured Debian 12 machine, value by value as beta4 shapes
+/// them (the collector's values are those `sysinfo_network::captured_machine_tree` checks).
+#[test]
+fn net_debian12_literal_values() {
+    let docs = |t: &'static TableDef| -> Vec<Value> {
+        rows_of(t)
+            .iter()
+            .map(|r| {
+                let st = events::stateful_for(t, r, Operation::Create, Generation::Beta);
+                Value::Object(st.document)
+            })
+            .collect()
+    };
+    let find = |docs: &[Value], pairs: &[(&str, Value)]| -> Value {
+        docs.iter()
+            .find(|d| pairs.iter().all(|(p, v)| d.pointer(p) == Some(v)))
+            .cloned()
+            .unwrap_or_else(|| panic!("no document with {pairs:?}"))
+    };
+    let ifaces = docs(&catalog::NETWORK_IFACE);
+    let eth0 = find(&ifaces, &[("/interface/name", json!("eth0"))]);
+    assert_eq!(eth0["interface"]["mtu"], json!(1400));
+    assert_eq!(eth0["host"]["mac"], json!(["02:fc:00:00:00:01"]));
+    assert_eq!(
+        eth0["host"]["network"]["ingress"]["bytes"],
+        json!(364668296)
+    );
+    assert_eq!(eth0["interface"]["alias"], Value::Null);
+    let lo = find(&ifaces, &[("/interface/name", json!("lo"))]);
+    assert_eq!(lo["interface"]["type"], Value::Null);
+    assert_eq!(lo["interface"]["state"], json!("unknown"));
+
+    let protocols = docs(&catalog::NETWORK_PROTOCOL);
+    let p = |name: &str, ty: &str| {
+        find(
+            &protocols,
+            &[
+                ("/interface/name", json!(name)),
+                ("/network/type", json!(ty)),
+            ],
+        )
+    };
+    assert_eq!(
+        p("eth0", "ipv4")["network"],
+        json!({"dhcp": false, "gateway": ["192.0.2.1"], "metric": 0, "type": "ipv4"})
+    );
+    assert_eq!(
+        p("eth0", "ipv6")["network"],
+        json!({"dhcp": false, "gateway": ["192.0.2.1"], "metric": null, "type": "ipv6"})
+    );
+    assert_eq!(
+        p("lo", "ipv4")["network"],
+        json!({"dhcp": false, "gateway": null, "metric": null, "type": "ipv4"})
+    );
+
+    let addresses = docs(&catalog::NETWORK_ADDRESS);
+    let lo4 = find(
+        &addresses,
+        &[
+            ("/interface/name", json!("lo")),
+            ("/network/type", json!("0")),
+        ],
+    );
+    assert_eq!(
+        lo4["network"],
+        json!({"broadcast": ["127.0.0.1"], "ip": ["127.0.0.1"], "netmask": ["255.0.0.0"],
+               "type": "0"})
+    );
+    for d in &addresses {
+        let ty = d["network"]["type"].as_str().unwrap();
+        assert!(ty == "0" || ty == "1", "{d}");
+    }
+}
