@@ -7,6 +7,11 @@
 //! * The **stateful document** (ECS fields + `checksum.hash.sha1` + `state`) goes to the sync
 //!   protocol; the **stateless event** (ECS fields + `event.*`, with `<top>.previous` on a
 //!   modification) goes to the host at once.
+//!
+//! Both take the host's [`Generation`] in their `_for` forms ([`stateful_for`],
+//! [`events_for`], [`scan_change`]): a beta host gets beta4's field conversions
+//! ([`ecs::document_for`]) and, in [`scan_change`], the validation of the stateful document
+//! before it is queued ([`validate::admit`]). The forms without it are the alpha0 shape.
 
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -14,10 +19,12 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use super::ecs;
+use super::validate::{self, Purpose};
 use crate::dbsync::checksum::{self, sha1_hex};
 use crate::dbsync::schema::{ColumnType, TableDef, CHECKSUM, VERSION};
 use crate::dbsync::Change;
-use crate::Row;
+use crate::generation::Generation;
+use crate::{LogLevel, Row};
 
 /// Operation codes of the stateful channel (`Operation_t`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -126,9 +133,22 @@ pub struct Stateful {
     pub document: Row,
 }
 
-/// The stateful document of one stored row (used for changes, recovery and data context).
+/// The stateful document of one stored row (used for changes, recovery and data context),
+/// as an alpha0 host's module makes it.
 pub fn stateful(table: &'static TableDef, row: &Row, operation: Operation) -> Stateful {
-    let mut document = ecs::document(table, row, true);
+    stateful_for(table, row, operation, Generation::Alpha0)
+}
+
+/// The stateful document of one stored row as the host's generation shapes it: the ECS
+/// fields ([`ecs::document_for`]), `checksum.hash.sha1` and `state` (`modified_at`, and
+/// `document_version` when the row has a version), the same on both generations.
+pub fn stateful_for(
+    table: &'static TableDef,
+    row: &Row,
+    operation: Operation,
+    generation: Generation,
+) -> Stateful {
+    let mut document = ecs::document_for(table, row, true, generation);
     let checksum = row
         .get(CHECKSUM)
         .filter(|v| !v.is_null() && !ecs::is_empty_value(v))
@@ -152,19 +172,49 @@ pub fn stateful(table: &'static TableDef, row: &Row, operation: Operation) -> St
     }
 }
 
-/// Both events of one change: the stateful document and the stateless event.
+/// Both events of one change: the stateful document and the stateless event (alpha0).
 pub fn events(table: &'static TableDef, change: &Change) -> (Stateful, Row) {
-    let (row, operation, old, kind) = match change {
-        Change::Inserted(r) => (r, Operation::Create, None, "created"),
-        Change::Modified { new, old } => (new, Operation::Modify, Some(old), "modified"),
-        Change::Deleted(r) => (r, Operation::Delete, None, "deleted"),
+    events_for(table, change, Generation::Alpha0)
+}
+
+/// Both events of one change as the host's generation shapes them (the old values of a
+/// modification go through the same conversions as the new ones).
+pub fn events_for(
+    table: &'static TableDef,
+    change: &Change,
+    generation: Generation,
+) -> (Stateful, Row) {
+    let (row, operation, _) = parts(change);
+    let st = stateful_for(table, row, operation, generation);
+    let stateless = stateless_of(table, change, &st, generation);
+    (st, stateless)
+}
+
+fn parts(change: &Change) -> (&Row, Operation, Option<&Row>) {
+    match change {
+        Change::Inserted(r) => (r, Operation::Create, None),
+        Change::Modified { new, old } => (new, Operation::Modify, Some(old)),
+        Change::Deleted(r) => (r, Operation::Delete, None),
+    }
+}
+
+fn stateless_of(
+    table: &'static TableDef,
+    change: &Change,
+    st: &Stateful,
+    generation: Generation,
+) -> Row {
+    let (_, _, old) = parts(change);
+    let kind = match change {
+        Change::Inserted(_) => "created",
+        Change::Modified { .. } => "modified",
+        Change::Deleted(_) => "deleted",
     };
-    let st = stateful(table, row, operation);
     let mut data = st.document.clone();
     data.remove("checksum");
     data.remove("state");
     let changed = match old {
-        Some(old) => add_previous(&mut data, &ecs::document(table, old, false)),
+        Some(old) => add_previous(&mut data, &ecs::document_for(table, old, false, generation)),
         None => Vec::new(),
     };
     let mut event = Row::new();
@@ -180,7 +230,81 @@ pub fn events(table: &'static TableDef, change: &Change) -> (Stateful, Row) {
     stateless.insert("collector".into(), Value::String(table.name.into()));
     stateless.insert("module".into(), Value::String("inventory".into()));
     stateless.insert("data".into(), Value::Object(data));
-    (st, stateless)
+    stateless
+}
+
+/// What one change found by a scan produces, for the scanner to hand on.
+#[derive(Debug, Clone)]
+pub struct ScanEvents {
+    /// The stateful document and its JSON, to queue; `None` when a beta host's validation
+    /// refused it (it is not queued, and document limits are not consulted).
+    pub stateful: Option<(Stateful, String)>,
+    /// The stateless event, when the scan notifies (sent even when the stateful document
+    /// was refused, as beta4 does).
+    pub stateless: Option<String>,
+    /// The stored row of a refused insertion or modification: the scan deletes it from the
+    /// database once its transaction is over, so that the next scan finds it as new.
+    pub rejected: Option<Row>,
+}
+
+/// The events of one change found by a scan, as `Scanner::emit` hands them on: the stateful
+/// document (and, with `notify`, the stateless event) in the host's generation's shape.
+/// On a beta host the stateful document is first validated against its index's template
+/// ([`validate::admit`], with its log lines through `log`); an alpha0 host's documents are
+/// never validated, and then this is exactly [`stateful`] / [`events`].
+pub fn scan_change(
+    table: &'static TableDef,
+    change: &Change,
+    generation: Generation,
+    notify: bool,
+    log: &dyn Fn(LogLevel, &str),
+) -> ScanEvents {
+    let (row, operation, _) = parts(change);
+    let st = stateful_for(table, row, operation, generation);
+    // Serializing a JSON map cannot fail; an empty string would only reach the log.
+    let json = serde_json::to_string(&st.document).unwrap_or_default();
+    let stateless =
+        notify.then(|| Value::Object(stateless_of(table, change, &st, generation)).to_string());
+    if generation.is_beta() {
+        let deferred_delete = operation != Operation::Delete;
+        let document = Value::Object(st.document.clone());
+        let purpose = Purpose::Scan { deferred_delete };
+        if !validate::admit(table.name, table.index, &document, &json, purpose, log) {
+            return ScanEvents {
+                stateful: None,
+                stateless,
+                rejected: deferred_delete.then(|| row.clone()),
+            };
+        }
+    }
+    ScanEvents {
+        stateful: Some((st, json)),
+        stateless,
+        rejected: None,
+    }
+}
+
+/// The stateful document of a stored row for a recovery (`Purpose::Recovery`) or the
+/// vulnerability detector's DataContext (`Purpose::DataContext`), with its JSON; `None`
+/// when a beta host's validation refused it (logged as beta4 does; the caller skips it).
+/// On an alpha0 host this is [`stateful`] and never `None`.
+pub fn stored_document(
+    table: &'static TableDef,
+    row: &Row,
+    operation: Operation,
+    generation: Generation,
+    purpose: Purpose,
+    log: &dyn Fn(LogLevel, &str),
+) -> Option<(Stateful, String)> {
+    let st = stateful_for(table, row, operation, generation);
+    let json = serde_json::to_string(&st.document).unwrap_or_default();
+    if generation.is_beta() {
+        let document = Value::Object(st.document.clone());
+        if !validate::admit(table.name, table.index, &document, &json, purpose, log) {
+            return None;
+        }
+    }
+    Some((st, json))
 }
 
 /// Compares the new document with the old values, records every differing leaf's dotted

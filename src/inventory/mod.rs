@@ -17,6 +17,7 @@ pub mod query;
 pub mod recovery;
 pub mod scan;
 pub mod sync;
+pub mod validate;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

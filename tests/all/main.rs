@@ -1,6 +1,7 @@
 //! The integration tests as one test crate (one binary, linked once), a module per area:
 //! - `helpers`: what several modules share (fixture paths, running a test alone in a child).
 //! - `beta_host`: the C ABI driven as a beta host (v5.0.0-beta1 … rc1) drives it: generation, new exports and queries.
+//! - `beta_documents`: documents as a beta4 host's module shapes and validates them.
 //! - `cli`: the command-line tools (`syscollector`, `syscollector-manager`) as a user runs them.
 //! - `dbsync`: the diff engine on a real SQLite file.
 //! - `doc_limits`: document limits on a beta host (sync column, promotion, recovery, VD context).
@@ -35,6 +36,7 @@
 mod helpers;
 
 mod beta_host;
+mod beta_documents;
 mod cli;
 mod dbsync;
 mod doc_limits;
