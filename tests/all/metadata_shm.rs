@@ -249,7 +249,11 @@ fn beta_shared_memory_layout() {
     );
     assert_eq!(std::mem::size_of::<SharedBeta>(), 35_616);
 
-    std::fs::write(SHARED_FILE, beta_bytes(&shared_beta(false, false, &["default"]))).unwrap();
+    std::fs::write(
+        SHARED_FILE,
+        beta_bytes(&shared_beta(false, false, &["default"])),
+    )
+    .unwrap();
     assert_eq!(metadata::find(), Found::NotYet);
 
     std::fs::write(
@@ -272,7 +276,11 @@ fn beta_shared_memory_layout() {
     assert_eq!(m.groups, vec!["default", "db"]);
 
     // The agent is rewriting the block: not read now.
-    std::fs::write(SHARED_FILE, beta_bytes(&shared_beta(true, true, &["default"]))).unwrap();
+    std::fs::write(
+        SHARED_FILE,
+        beta_bytes(&shared_beta(true, true, &["default"])),
+    )
+    .unwrap();
     assert_eq!(metadata::find(), Found::NotYet);
 
     // An alpha0 file next to it still reads as alpha0 (no cluster).
@@ -295,7 +303,8 @@ fn beta_shared_memory_layout() {
 /// libagent_metadata.so, once per process.
 fn beta_provider() -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir().join(format!("syscollector-beta-provider-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("syscollector-beta-provider-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let lib = dir.join("libagent_metadata.so");
     let status = std::process::Command::new("cc")
@@ -335,7 +344,9 @@ fn beta_provider_library_and_its_file() {
     let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     assert!(!handle.is_null(), "dlopen {}", lib.display());
     // SAFETY: the global scope does not see a library loaded with RTLD_LOCAL.
-    assert!(unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"metadata_provider_get".as_ptr()) }.is_null());
+    assert!(
+        unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"metadata_provider_get".as_ptr()) }.is_null()
+    );
     // SAFETY: dlsym on a live handle.
     let update = unsafe { libc::dlsym(handle, c"metadata_provider_update".as_ptr()) };
     assert!(!update.is_null());
@@ -350,12 +361,22 @@ fn beta_provider_library_and_its_file() {
         .iter()
         .map(|g| std::ffi::CString::new(*g).unwrap())
         .collect();
-    let mut ptrs: Vec<*mut c_char> = names.iter_mut().map(|c| c.as_ptr() as *mut c_char).collect();
+    let mut ptrs: Vec<*mut c_char> = names
+        .iter_mut()
+        .map(|c| c.as_ptr() as *mut c_char)
+        .collect();
     // SAFETY: all-zero is a valid agent_metadata_t.
     let mut m: AgentMetadataBetaT = unsafe { std::mem::zeroed() };
     for (slot, v) in m.strings.iter_mut().zip([
-        "042", "beta-agent", "v5.0.0", "x86_64", "beta-host", "Debian GNU/Linux", "linux",
-        "debian", "13",
+        "042",
+        "beta-agent",
+        "v5.0.0",
+        "x86_64",
+        "beta-host",
+        "Debian GNU/Linux",
+        "linux",
+        "debian",
+        "13",
     ]) {
         put(slot, v);
     }
