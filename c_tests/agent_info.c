@@ -1,8 +1,12 @@
 /*
  * A stand-in for the agent's libagent_info.so: the module that fills the metadata provider.
  *
- * Like the real one it depends on libagent_sync_protocol.so (here c_tests/metadata_provider.c,
- * a DT_NEEDED entry found through $ORIGIN), and wazuh-modulesd (here host.c) opens it with
+ * Like the real one it depends on the provider's library (here c_tests/metadata_provider.c,
+ * a DT_NEEDED entry found through $ORIGIN): libagent_sync_protocol.so as in v5.0.0-alpha0,
+ * or, built with -DAGENT_METADATA_BETA and linked to the provider built the same way,
+ * libagent_metadata.so as in beta1 … rc1 (whose agent_metadata_t has cluster_name and
+ * cluster_node, given here by the control file's keys of those names). wazuh-modulesd
+ * (here host.c) opens it with
  * dlopen(RTLD_LAZY): both libraries then live in a local symbol scope, invisible to
  * dlsym(RTLD_DEFAULT, ...), which is exactly what libsyscollector.so has to cope with.
  *
@@ -35,11 +39,15 @@ typedef struct {
     char os_type[META_FIELD];
     char os_platform[META_FIELD];
     char os_version[META_FIELD];
+#ifdef AGENT_METADATA_BETA
+    char cluster_name[META_FIELD];
+    char cluster_node[META_FIELD];
+#endif
     char **groups;
     size_t groups_count;
 } agent_metadata_t;
 
-/* From libagent_sync_protocol.so. */
+/* From libagent_sync_protocol.so (alpha0) or libagent_metadata.so (beta). */
 int metadata_provider_update(const agent_metadata_t *metadata);
 void metadata_provider_reset(void);
 
@@ -76,6 +84,10 @@ static int read_control(agent_metadata_t *m, char names[MAX_GROUPS][META_FIELD],
         else if (!strcmp(k, "os_type")) set(m->os_type, v);
         else if (!strcmp(k, "os_platform")) set(m->os_platform, v);
         else if (!strcmp(k, "os_version")) set(m->os_version, v);
+#ifdef AGENT_METADATA_BETA
+        else if (!strcmp(k, "cluster_name")) set(m->cluster_name, v);
+        else if (!strcmp(k, "cluster_node")) set(m->cluster_node, v);
+#endif
         else if (!strcmp(k, "groups")) {
             char *save = NULL;
             for (char *g = strtok_r(eq + 1, ",", &save); g && m->groups_count < MAX_GROUPS;

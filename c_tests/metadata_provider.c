@@ -1,12 +1,18 @@
 /*
- * A stand-in for the agent's metadata provider, built as libagent_sync_protocol.so: the
- * library that, in the real agent, holds metadata_provider_update/_get/_free_metadata/_reset.
+ * A stand-in for the agent's metadata provider: the library that, in the real agent, holds
+ * metadata_provider_update/_get/_free_metadata/_reset. Built two ways:
+ *
+ *   (default)                  as v5.0.0-alpha0's, libagent_sync_protocol.so;
+ *   -DAGENT_METADATA_BETA      as beta1 … rc1's, libagent_metadata.so.
  *
  * Same C interface and same storage as the agent's: a shared-memory file
- * var/run/.wazuh_agent_metadata below the process's working directory (the agent's home),
- * holding a process-shared mutex, a has-metadata flag, the agent_metadata_t and up to 128
- * groups of 256 bytes inline. The file is created (and its mutex initialised) by the first
- * process that opens it; get() answers -1 until update() has filled it.
+ * var/run/.wazuh_agent_metadata below the process's working directory (the agent's home).
+ * alpha0's holds a process-shared mutex, a has-metadata flag, the agent_metadata_t and up
+ * to 128 groups of 256 bytes inline. The betas' holds a one-byte atomic `updating` flag
+ * (set while update() rewrites the block; get() answers -1 meanwhile) instead of the mutex,
+ * the flag, an agent_metadata_t that has cluster_name and cluster_node after os_version,
+ * and the same groups. The file is created by the first process that opens it; get()
+ * answers -1 until update() has filled it.
  *
  * In the C tests it is never loaded into the global symbol scope: lib_agent_info.c depends
  * on it and host.c opens that library with dlopen(RTLD_LAZY), as wazuh-modulesd does.
@@ -37,10 +43,28 @@ typedef struct {
     char os_type[META_FIELD];
     char os_platform[META_FIELD];
     char os_version[META_FIELD];
+#ifdef AGENT_METADATA_BETA
+    char cluster_name[META_FIELD];
+    char cluster_node[META_FIELD];
+#endif
     char **groups;
     size_t groups_count;
 } agent_metadata_t;
 
+#ifdef AGENT_METADATA_BETA
+typedef struct {
+    _Atomic _Bool updating; /* std::atomic<bool> in the agent: one byte */
+    bool has_metadata;
+    agent_metadata_t base_metadata;
+    size_t groups_count;
+    char groups[META_GROUPS][META_FIELD];
+} shared_metadata_t;
+_Static_assert(sizeof(_Atomic _Bool) == 1, "the agent's std::atomic<bool> is one byte");
+/* Writers of this process; the file itself has no lock in this layout. */
+static pthread_mutex_t g_writer = PTHREAD_MUTEX_INITIALIZER;
+#define LOCK(s) do { pthread_mutex_lock(&g_writer); (s)->updating = 1; } while (0)
+#define UNLOCK(s) do { (s)->updating = 0; pthread_mutex_unlock(&g_writer); } while (0)
+#else
 typedef struct {
     pthread_mutex_t mutex;
     bool has_metadata;
@@ -48,6 +72,9 @@ typedef struct {
     size_t groups_count;
     char groups[META_GROUPS][META_FIELD];
 } shared_metadata_t;
+#define LOCK(s) pthread_mutex_lock(&(s)->mutex)
+#define UNLOCK(s) pthread_mutex_unlock(&(s)->mutex)
+#endif
 
 int metadata_provider_update(const agent_metadata_t *metadata);
 int metadata_provider_get(agent_metadata_t *out);
@@ -71,11 +98,15 @@ static void open_shared(void) {
     if (p == MAP_FAILED) return;
     g_shm = p;
     if (fresh) {
+#ifdef AGENT_METADATA_BETA
+        g_shm->updating = 0;
+#else
         pthread_mutexattr_t attr;
         pthread_mutexattr_init(&attr);
         pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
         pthread_mutex_init(&g_shm->mutex, &attr);
         pthread_mutexattr_destroy(&attr);
+#endif
         g_shm->has_metadata = false;
         g_shm->groups_count = 0;
     }
@@ -93,14 +124,20 @@ static void copy_field(char *dst, const char *src) {
     dst[n] = 0;
 }
 
+#ifdef AGENT_METADATA_BETA
+#define EACH_FIELD(X) \
+    X(agent_id) X(agent_name) X(agent_version) X(architecture) X(hostname) X(os_name) X(os_type) \
+    X(os_platform) X(os_version) X(cluster_name) X(cluster_node)
+#else
 #define EACH_FIELD(X) \
     X(agent_id) X(agent_name) X(agent_version) X(architecture) X(hostname) X(os_name) X(os_type) \
     X(os_platform) X(os_version)
+#endif
 
 int metadata_provider_update(const agent_metadata_t *metadata) {
     shared_metadata_t *s = shared();
     if (!metadata || !s) return -1;
-    pthread_mutex_lock(&s->mutex);
+    LOCK(s);
 #define COPY_IN(f) copy_field(s->base_metadata.f, metadata->f);
     EACH_FIELD(COPY_IN)
 #undef COPY_IN
@@ -112,18 +149,23 @@ int metadata_provider_update(const agent_metadata_t *metadata) {
         else s->groups[i][0] = 0;
     }
     s->has_metadata = true;
-    pthread_mutex_unlock(&s->mutex);
+    UNLOCK(s);
     return 0;
 }
 
 int metadata_provider_get(agent_metadata_t *out) {
     shared_metadata_t *s = shared();
     if (!out || !s) return -1;
+#ifdef AGENT_METADATA_BETA
+    /* As the agent's: no lock, an update under way answers "try again". */
+    if (s->updating || !s->has_metadata) return -1;
+#else
     pthread_mutex_lock(&s->mutex);
     if (!s->has_metadata) {
         pthread_mutex_unlock(&s->mutex);
         return -1;
     }
+#endif
 #define COPY_OUT(f) copy_field(out->f, s->base_metadata.f);
     EACH_FIELD(COPY_OUT)
 #undef COPY_OUT
@@ -136,7 +178,9 @@ int metadata_provider_get(agent_metadata_t *out) {
             for (size_t i = 0; i < s->groups_count; i++) out->groups[i] = strdup(s->groups[i]);
         }
     }
+#ifndef AGENT_METADATA_BETA
     pthread_mutex_unlock(&s->mutex);
+#endif
     return 0;
 }
 
@@ -151,8 +195,8 @@ void metadata_provider_free_metadata(agent_metadata_t *metadata) {
 void metadata_provider_reset(void) {
     shared_metadata_t *s = shared();
     if (!s) return;
-    pthread_mutex_lock(&s->mutex);
+    LOCK(s);
     s->has_metadata = false;
     s->groups_count = 0;
-    pthread_mutex_unlock(&s->mutex);
+    UNLOCK(s);
 }

@@ -124,6 +124,7 @@ pub fn session_rig() -> &'static Inventory {
             retries: 1,
             max_eps: 0,
             integrity_interval: 86_400,
+            generation: Default::default(),
         };
         let sync = InventorySync::open(config, &transport, Arc::new(metadata), null_logger())
             .expect("sync protocol");

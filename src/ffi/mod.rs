@@ -330,6 +330,8 @@ pub unsafe extern "C" fn syscollector_init_sync(
             retries,
             max_eps,
             integrity_interval,
+            // H1 sets the frozen host generation here.
+            generation: Default::default(),
         };
         let transport_log = logger.clone();
         let transport: crate::inventory::sync::TransportFactory =

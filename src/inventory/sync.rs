@@ -40,6 +40,9 @@ pub struct SyncConfig {
     pub max_eps: usize,
     /// Seconds between integrity checks of a table.
     pub integrity_interval: u32,
+    /// The host generation both instances speak to (alpha0 unless the host is a beta one):
+    /// a beta instance batches DataValues, sends the cluster fields and waits on Processing.
+    pub generation: crate::generation::Generation,
 }
 
 /// The regular and vulnerability-detector instances.
@@ -143,14 +146,16 @@ impl InventorySync {
                 transport(&config.module),
                 metadata.clone(),
                 log.clone(),
-            ),
+            )
+            .with_generation(config.generation),
             vd: SyncProtocol::new(
                 settings(&vd_module),
                 vd_queue,
                 transport(&vd_module),
                 metadata,
                 vd_log,
-            ),
+            )
+            .with_generation(config.generation),
             vd_flag,
             config,
             log,

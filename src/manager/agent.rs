@@ -180,6 +180,7 @@ pub fn run_observed(
                 retries: 5,
                 max_eps: 0,
                 integrity_interval: opts.integrity_interval,
+                generation: Default::default(),
             },
             &|module| link.transport(module),
             Arc::new(move || Some(metadata.clone())),

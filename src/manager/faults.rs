@@ -25,7 +25,8 @@ pub struct Faults {
     pub duplicate_in: f64,
     /// Fraction of incoming messages held back and handled after the next one.
     pub reorder_in: f64,
-    /// Sequence numbers of data messages lost the first time they arrive (forces a ReqRet).
+    /// Sequence numbers of data messages (or of values in a DataBatch) lost the first time
+    /// they arrive (forces a ReqRet).
     pub drop_seq_once: BTreeSet<u64>,
     /// Fraction of replies (manager → agent) lost.
     pub drop_out: f64,
@@ -128,8 +129,32 @@ impl FaultyManager {
         self.rng.chance(p)
     }
 
+    /// The manager's replies that came due since (beta4's final `EndAck`s) for the sessions
+    /// `mine` accepts, through the outgoing faults (loss, duplication).
+    pub fn take_due(&mut self, mine: &dyn Fn(u64) -> bool) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for r in self.manager.take_deferred(Instant::now(), mine) {
+            let enc = r.encode();
+            self.last_end_ack = Some(enc.clone());
+            if self.rng.chance(self.faults.drop_out) {
+                continue;
+            }
+            if self.rng.chance(self.faults.duplicate_out) {
+                out.push(enc.clone());
+            }
+            out.push(enc);
+        }
+        out
+    }
+
     /// Handles one verified message from an agent through the faults.
-    pub fn handle(&mut self, msg: Message) -> Replies {
+    pub fn handle(&mut self, mut msg: Message) -> Replies {
+        if let Message::DataBatch(values) = &mut msg {
+            // The batched values whose sequence number is to be lost once.
+            values.retain(|v| {
+                !(self.faults.drop_seq_once.contains(&v.seq) && self.dropped_once.insert(v.seq))
+            });
+        }
         let data_seq = match &msg {
             Message::DataValue { seq, .. }
             | Message::DataContext { seq, .. }

@@ -10,12 +10,13 @@
 
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::faults::{Faults, FaultyManager, Held};
 use super::sessions::Manager;
+use crate::generation::Generation;
 use crate::sync_protocol::wire::{Message, Status};
 use crate::sync_protocol::{MetadataSource, PersistentQueue, Settings, SyncProtocol, Transport};
 
@@ -29,6 +30,8 @@ struct Shared {
     sink: Option<ReplySink>,
     sent: usize,
     available: bool,
+    /// Every message the agent sent, with when, while recording.
+    recorded: Option<Vec<(Instant, Vec<u8>)>>,
 }
 
 /// The agent's end of the loopback; clone it freely.
@@ -39,13 +42,19 @@ pub struct Loopback {
 }
 
 impl Loopback {
-    /// Starts the manager thread.
+    /// Starts the manager thread (an alpha0 manager).
     pub fn new(faults: Faults) -> Loopback {
+        Self::with_manager_of(Manager::new(), faults)
+    }
+
+    /// Starts the manager thread with `manager` (e.g. [`Manager::beta4`]).
+    pub fn with_manager_of(manager: Manager, faults: Faults) -> Loopback {
         let shared = Arc::new(Mutex::new(Shared {
-            peer: FaultyManager::new(Manager::new(), faults),
+            peer: FaultyManager::new(manager, faults),
             sink: None,
             sent: 0,
             available: true,
+            recorded: None,
         }));
         let (tx, rx) = channel::<Vec<u8>>();
         let worker = shared.clone();
@@ -54,7 +63,15 @@ impl Loopback {
             let mut held_in: Held<Vec<u8>> = Held::default();
             let mut held_out: Held<Vec<u8>> = Held::default();
             loop {
-                let incoming = match rx.recv_timeout(HOLD_LIMIT) {
+                // Wake for held messages and for the manager's deferred replies.
+                let wait = worker
+                    .lock()
+                    .peer
+                    .manager
+                    .next_deferred()
+                    .map(|at| at.saturating_duration_since(Instant::now()).min(HOLD_LIMIT))
+                    .unwrap_or(HOLD_LIMIT);
+                let incoming = match rx.recv_timeout(wait) {
                     Ok(buf) => {
                         let hold = worker.lock().peer.hold_incoming();
                         held_in.pass(buf, hold)
@@ -68,6 +85,8 @@ impl Loopback {
                     }
                     Err(RecvTimeoutError::Disconnected) => return,
                 };
+                let due = worker.lock().peer.take_due(&|_| true);
+                deliver(&worker, &due);
                 for buf in incoming {
                     let Ok(msg) = Message::decode(&buf) else {
                         continue;
@@ -110,6 +129,16 @@ impl Loopback {
         self.shared.lock().sent
     }
 
+    /// Keeps a copy of every message the agent sends from now on (see [`Self::recorded`]).
+    pub fn record(&self) {
+        self.shared.lock().recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// The messages the agent sent while recording, with when, in order.
+    pub fn recorded(&self) -> Vec<(Instant, Vec<u8>)> {
+        self.shared.lock().recorded.clone().unwrap_or_default()
+    }
+
     /// Changes the fault settings from now on.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.lock().peer.set_faults(faults);
@@ -138,6 +167,9 @@ impl Transport for Loopback {
                 return false;
             }
             s.sent += 1;
+            if let Some(r) = s.recorded.as_mut() {
+                r.push((Instant::now(), message.to_vec()));
+            }
         }
         self.tx.send(message.to_vec()).is_ok()
     }
@@ -152,14 +184,33 @@ pub fn connected(
     metadata: MetadataSource,
     log: crate::Logger,
 ) -> (Arc<SyncProtocol>, Loopback) {
-    let peer = Loopback::new(faults);
-    let proto = Arc::new(SyncProtocol::new(
+    connected_to(
+        Manager::new(),
+        Generation::Alpha0,
         settings,
         queue,
-        Arc::new(peer.clone()),
+        faults,
         metadata,
         log,
-    ));
+    )
+}
+
+/// As [`connected`], with `manager` as the peer and an instance of `generation` (a beta
+/// instance against [`Manager::beta4`] speaks the betas' wire).
+pub fn connected_to(
+    manager: Manager,
+    generation: Generation,
+    settings: Settings,
+    queue: PersistentQueue,
+    faults: Faults,
+    metadata: MetadataSource,
+    log: crate::Logger,
+) -> (Arc<SyncProtocol>, Loopback) {
+    let peer = Loopback::with_manager_of(manager, faults);
+    let proto = Arc::new(
+        SyncProtocol::new(settings, queue, Arc::new(peer.clone()), metadata, log)
+            .with_generation(generation),
+    );
     let weak = Arc::downgrade(&proto);
     peer.set_reply_sink(move |buf| {
         if let Some(p) = weak.upgrade() {

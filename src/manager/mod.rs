@@ -26,6 +26,6 @@ pub mod store;
 
 pub use faults::{Faults, Rng};
 pub use loopback::Loopback;
-pub use server::{serve, ServerConfig};
+pub use server::{serve, serve_as, ServerConfig};
 pub use sessions::{Completed, Manager, Store, StoreOp};
 pub use store::DocStore;

@@ -7,6 +7,7 @@
 //! object per line. Every `Start` is logged (`Start {...}`) with the agent metadata it
 //! carries. Replies go back on the connection the request came from.
 
+use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 
@@ -38,6 +39,9 @@ struct Shared {
     peer: FaultyManager,
     store: Option<DocStore>,
     events: Option<BufWriter<std::fs::File>>,
+    /// The connection (and module location) each open session was started on, so that a
+    /// deferred reply goes back where its session came from.
+    owners: HashMap<u64, (usize, String)>,
 }
 
 /// Serves until `stop` is set (checked every 100 ms). Returns an error only when the
@@ -47,10 +51,21 @@ pub fn serve(
     stop: Arc<AtomicBool>,
     log: &(dyn Fn(&str) + Sync),
 ) -> std::io::Result<()> {
+    serve_as(cfg, Manager::new(), stop, log)
+}
+
+/// [`serve`], answering as `manager` does (alpha0's `Manager::new()`, beta4's
+/// `Manager::beta4`).
+pub fn serve_as(
+    cfg: ServerConfig,
+    manager: Manager,
+    stop: Arc<AtomicBool>,
+    log: &(dyn Fn(&str) + Sync),
+) -> std::io::Result<()> {
     let _ = std::fs::remove_file(&cfg.socket);
     let listener = UnixListener::bind(&cfg.socket)?;
     listener.set_nonblocking(true)?;
-    let mut manager = Manager::new();
+    let mut manager = manager;
     let store = match &cfg.db {
         Some(p) => match DocStore::open(p) {
             Ok(s) => {
@@ -79,14 +94,18 @@ pub fn serve(
         peer: FaultyManager::new(manager, cfg.faults.clone()),
         store,
         events,
+        owners: HashMap::new(),
     }));
     std::thread::scope(|scope| {
+        let mut next_id = 0usize;
         while !stop.load(Ordering::SeqCst) {
             match listener.accept() {
                 Ok((stream, _)) => {
                     let shared = shared.clone();
                     let stop = stop.clone();
-                    scope.spawn(move || connection(stream, shared, stop, log));
+                    next_id += 1;
+                    let id = next_id;
+                    scope.spawn(move || connection(id, stream, shared, stop, log));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     std::thread::sleep(Duration::from_millis(20));
@@ -106,6 +125,7 @@ pub fn serve(
 }
 
 fn connection(
+    id: usize,
     stream: UnixStream,
     shared: Arc<Mutex<Shared>>,
     stop: Arc<AtomicBool>,
@@ -121,6 +141,11 @@ fn connection(
     // An incoming message held back to be handled after the next one.
     let mut held_in: Held<Frame> = Held::default();
     while !stop.load(Ordering::SeqCst) {
+        for f in due_replies(&shared, id) {
+            if f.write_to(&mut writer).is_err() {
+                return;
+            }
+        }
         let frames = match Frame::read_from(&mut reader) {
             Ok(Some(f)) => {
                 let hold = shared.lock().peer.hold_incoming();
@@ -145,7 +170,7 @@ fn connection(
             }
         };
         for frame in frames {
-            let (replies, delay, reorder) = handle(&shared, frame, log);
+            let (replies, delay, reorder) = handle(&shared, id, frame, log);
             for reply in replies {
                 if !delay.is_zero() {
                     std::thread::sleep(delay);
@@ -160,9 +185,32 @@ fn connection(
     }
 }
 
+/// The deferred replies (beta4's final `EndAck`s) due for the sessions of connection `id`.
+fn due_replies(shared: &Arc<Mutex<Shared>>, id: usize) -> Vec<Frame> {
+    let mut s = shared.lock();
+    let Shared { peer, owners, .. } = &mut *s;
+    let mine = |session: u64| owners.get(&session).is_some_and(|(c, _)| *c == id);
+    let due = peer.take_due(&mine);
+    due.into_iter()
+        .filter_map(|payload| {
+            let session = match Message::decode(&payload) {
+                Ok(Message::EndAck { session, .. }) => session,
+                _ => return None,
+            };
+            let location = owners.remove(&session).map(|(_, l)| l)?;
+            Some(Frame {
+                loc: LOC_SYNC,
+                location,
+                payload,
+            })
+        })
+        .collect()
+}
+
 /// The replies to one frame, the delay before each, and whether to hold one back.
 fn handle(
     shared: &Arc<Mutex<Shared>>,
+    id: usize,
     frame: Frame,
     log: &(dyn Fn(&str) + Sync),
 ) -> (Vec<Frame>, Duration, bool) {
@@ -191,19 +239,40 @@ fn handle(
     if let Message::Start(start) = &msg {
         // Who opened the session, as a manager attributes its documents.
         let m = &start.metadata;
+        let mut line = serde_json::json!({
+            "module": start.module, "mode": format!("{:?}", start.mode),
+            "agent_id": m.agent_id, "agent_name": m.agent_name,
+            "agent_version": m.agent_version, "groups": m.groups,
+            "hostname": m.hostname, "architecture": m.architecture,
+            "os_name": m.os_name, "os_platform": m.os_platform,
+            "os_type": m.os_type, "os_version": m.os_version,
+        });
+        // A beta agent's Start carries its cluster; an alpha0 one's has no such fields.
+        for (key, value) in [
+            ("cluster_name", &m.cluster_name),
+            ("cluster_node", &m.cluster_node),
+        ] {
+            if let (Some(v), Some(obj)) = (value, line.as_object_mut()) {
+                obj.insert(key.into(), v.clone().into());
+            }
+        }
+        log(&format!("Start {line}"));
+    }
+    if let Message::DataBatch(values) = &msg {
         log(&format!(
-            "Start {}",
-            serde_json::json!({
-                "module": start.module, "mode": format!("{:?}", start.mode),
-                "agent_id": m.agent_id, "agent_name": m.agent_name,
-                "agent_version": m.agent_version, "groups": m.groups,
-                "hostname": m.hostname, "architecture": m.architecture,
-                "os_name": m.os_name, "os_platform": m.os_platform,
-                "os_type": m.os_type, "os_version": m.os_version,
-            })
+            "DataBatch of {} values, {} bytes",
+            values.len(),
+            frame.payload.len()
         ));
     }
     let replies = s.peer.handle(msg);
+    // Who owns each session this connection opened (for the replies beta4 sends later).
+    let deferring = s.peer.manager.generation.is_beta();
+    for payload in replies.messages.iter().filter(|_| deferring) {
+        if let Ok(Message::StartAck { session, .. }) = Message::decode(payload) {
+            s.owners.insert(session, (id, frame.location.clone()));
+        }
+    }
     let completed = std::mem::take(&mut s.peer.manager.completed);
     for c in completed {
         if let Some(store) = s.store.as_mut() {

@@ -5,13 +5,29 @@
 //! messages, answers `End` with `ReqRet` for any missing sequence numbers or with `EndAck`,
 //! compares `ChecksumModule` with its own copy, and applies a session to its store only when
 //! the session completes, all at once: a session that never completes changes nothing.
+//!
+//! It decodes every message of either generation. As an alpha0 manager (the default) it
+//! ignores a `DataBatch`, as alpha0's manager rejects a message type it does not know. As a
+//! beta4 manager ([`Manager::beta4`]) it does what beta4's `inventory_sync` does: the values
+//! of a `DataBatch` count as that many `DataValue`s, and an `End` that completes a session
+//! is answered `EndAck(Processing)` at once and with the final `EndAck` once the documents
+//! are indexed ([`Manager::processing_time`] later, through [`Manager::take_deferred`]);
+//! an `End` repeated meanwhile is answered `Processing` again, and a session completed by
+//! the data a `ReqRet` asked for gets only the final `EndAck`. The `Start`'s cluster name
+//! and node are kept with the session ([`Manager::starts`]); the documents are stored the
+//! same way in both modes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
+use crate::generation::Generation;
 use crate::sync_protocol::wire::{Message, Mode, Start, Status};
+
+/// How many of the last `Start`s a manager keeps for inspection.
+const STARTS_KEPT: usize = 256;
 
 /// What the manager holds for one index: document id → (version, document).
 pub type IndexStore = BTreeMap<String, (u64, Value)>;
@@ -121,6 +137,18 @@ pub struct Manager {
     pub completed: Vec<Completed>,
     /// While set, every Start and End is answered with this status.
     pub forced_status: Option<Status>,
+    /// Which manager this is: alpha0's (the default) or beta4's (see the module docs).
+    pub generation: Generation,
+    /// beta4 mode: how long indexing a completed session takes before its final `EndAck`.
+    pub processing_time: Duration,
+    /// How many messages of each kind arrived (every kind, whatever the mode did with it).
+    pub seen: BTreeMap<&'static str, usize>,
+    /// The last `Start`s received, oldest first.
+    pub starts: VecDeque<Start>,
+    /// Replies due later (beta4's final `EndAck`s), with when they are due.
+    deferred: Vec<(Instant, Message)>,
+    /// beta4 mode: sessions applied whose final `EndAck` is due at the instant given.
+    indexing: HashMap<u64, Instant>,
 }
 
 impl Manager {
@@ -132,6 +160,34 @@ impl Manager {
         }
     }
 
+    /// A manager that answers as beta4's does, taking `processing_time` to index.
+    pub fn beta4(processing_time: Duration) -> Manager {
+        Manager {
+            generation: Generation::Beta,
+            processing_time,
+            ..Manager::new()
+        }
+    }
+
+    /// The replies that came due (beta4's final `EndAck`s) of the sessions `mine` accepts,
+    /// in order; the others stay.
+    pub fn take_deferred(&mut self, now: Instant, mine: &dyn Fn(u64) -> bool) -> Vec<Message> {
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|(at, m)| *at <= now && mine(reply_session(m)));
+        self.deferred = later;
+        for (_, m) in &due {
+            // Indexed: an End repeated from now on is answered Ok.
+            self.indexing.remove(&reply_session(m));
+        }
+        due.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// When the next deferred reply is due.
+    pub fn next_deferred(&self) -> Option<Instant> {
+        self.deferred.iter().map(|(at, _)| *at).min()
+    }
+
     /// A copy of the documents held.
     pub fn store(&self) -> Store {
         self.store.clone()
@@ -139,8 +195,13 @@ impl Manager {
 
     /// Handles one message from an agent and returns the replies to send back.
     pub fn handle(&mut self, msg: Message) -> Vec<Message> {
+        *self.seen.entry(msg.kind()).or_default() += 1;
         match msg {
             Message::Start(start) => {
+                if self.starts.len() == STARTS_KEPT {
+                    self.starts.pop_front();
+                }
+                self.starts.push_back((*start).clone());
                 if let Some(status) = self.forced_status {
                     return vec![Message::StartAck { status, session: 0 }];
                 }
@@ -172,10 +233,35 @@ impl Manager {
                 };
                 // The last message asked for by a ReqRet completes the session.
                 if complete {
-                    self.end(session)
+                    self.end(session, false)
                 } else {
                     Vec::new()
                 }
+            }
+            Message::DataBatch(values) => {
+                if !self.generation.is_beta() {
+                    // alpha0's manager does not know the message type.
+                    return Vec::new();
+                }
+                let mut touched = BTreeSet::new();
+                for v in values {
+                    let session = v.session;
+                    if let Some(s) = self.sessions.get_mut(&session) {
+                        s.received.insert(v.seq, Message::data_value(v));
+                        touched.insert(session);
+                    }
+                }
+                let mut out = Vec::new();
+                for session in touched {
+                    let complete = self
+                        .sessions
+                        .get(&session)
+                        .is_some_and(|s| s.end_seen && s.received.len() as u64 >= s.start.size);
+                    if complete {
+                        out.extend(self.end(session, false));
+                    }
+                }
+                out
             }
             Message::ChecksumModule {
                 session,
@@ -187,7 +273,7 @@ impl Manager {
                 }
                 Vec::new()
             }
-            Message::End { session } => self.end(session),
+            Message::End { session } => self.end(session, true),
             // Replies are the manager's own messages; an agent does not send them.
             Message::StartAck { .. } | Message::EndAck { .. } | Message::ReqRet { .. } => {
                 Vec::new()
@@ -195,9 +281,21 @@ impl Manager {
         }
     }
 
-    fn end(&mut self, session: u64) -> Vec<Message> {
+    /// The answer to a session that may be complete: to its `End` (`from_end`) or to the
+    /// data that completed it after a `ReqRet`.
+    fn end(&mut self, session: u64, from_end: bool) -> Vec<Message> {
         if let Some(status) = self.forced_status {
             return vec![Message::EndAck { status, session }];
+        }
+        if let Some(due) = self.indexing.get(&session) {
+            if Instant::now() < *due {
+                // beta4: End again while the session is being indexed.
+                return vec![Message::EndAck {
+                    status: Status::Processing,
+                    session,
+                }];
+            }
+            self.indexing.remove(&session);
         }
         if self.finished.contains(&session) {
             // A repeated End of an applied session: applying again would change nothing.
@@ -283,7 +381,31 @@ impl Manager {
             messages: s.received.len(),
             ops,
         });
-        vec![Message::EndAck { status, session }]
+        if !self.generation.is_beta() {
+            return vec![Message::EndAck { status, session }];
+        }
+        let due = Instant::now() + self.processing_time;
+        self.indexing.insert(session, due);
+        self.deferred
+            .push((due, Message::EndAck { status, session }));
+        if from_end {
+            vec![Message::EndAck {
+                status: Status::Processing,
+                session,
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// The session a reply is for.
+fn reply_session(m: &Message) -> u64 {
+    match m {
+        Message::StartAck { session, .. }
+        | Message::EndAck { session, .. }
+        | Message::ReqRet { session, .. } => *session,
+        _ => 0,
     }
 }
 

@@ -8,6 +8,16 @@
 //! another session or phase are ignored; `Error`/`Offline` end the attempt, leaving the
 //! queue as it was.
 //!
+//! On a beta host ([`Generation::Beta`], set with [`SyncProtocol::with_generation`]) the
+//! instance speaks the betas' additions as beta4's agent does: the `DataValue`s of a session
+//! (and those a `ReqRet` asks for again) travel in `DataBatch`es of at most
+//! [`BATCH_PAYLOAD_LIMIT`](super::wire::BATCH_PAYLOAD_LIMIT) estimated bytes, the `Start`
+//! carries the cluster name and node, and an `EndAck` of status `Processing` keeps the
+//! instance waiting for the final one without sending `End` again (neither it nor the
+//! timeout after it uses up a retry; a timeout after it sends `End` again, which the manager
+//! answers with `Processing` while it is still indexing). An alpha0 instance sends none of
+//! that; it too waits on a `Processing` it should receive, counting the timeouts as before.
+//!
 //! Every session answers with a typed result: [`Outcome`] or [`SyncError`] for the
 //! sessions that deliver, [`Integrity`] (match, mismatch, or could not run) for the
 //! integrity check. The caller decides what that means for its own callers (the FFI turns
@@ -21,7 +31,8 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::queue::{Item, ItemOperation, PersistentQueue, QueueError};
-use super::wire::{AgentMetadata, Message, Mode, Start, Status, SyncOption};
+use super::wire::{self as wire, AgentMetadata, Message, Mode, Start, Status, SyncOption};
+use crate::generation::Generation;
 use crate::lifecycle::wait_until;
 use crate::{LogLevel, Logger};
 
@@ -126,6 +137,8 @@ struct State {
     /// Why the manager refused the session, when `failed`.
     refusal: Option<SyncError>,
     req_ret: Option<Vec<(u64, u64)>>,
+    /// An `EndAck` of status `Processing` arrived and was not acted on yet.
+    processing: bool,
 }
 
 impl State {
@@ -138,6 +151,7 @@ impl State {
             failed: false,
             refusal: None,
             req_ret: None,
+            processing: false,
         }
     }
 }
@@ -155,6 +169,22 @@ impl Outgoing {
         match self {
             Outgoing::Value(i) | Outgoing::Context(i) => i.seq,
             Outgoing::Clean { seq, .. } => *seq,
+        }
+    }
+
+    /// The value this message carries in a `DataBatch` (DataValues only).
+    fn batch_value(&self, session: u64) -> Option<wire::Value> {
+        match self {
+            Outgoing::Value(i) => Some(wire::Value {
+                seq: i.seq,
+                session,
+                delete: i.operation == ItemOperation::Delete,
+                id: i.id.clone(),
+                index: i.index.clone(),
+                version: i.version,
+                data: i.data.as_bytes().to_vec(),
+            }),
+            _ => None,
         }
     }
 
@@ -264,6 +294,22 @@ pub struct SyncProtocol {
     in_memory: Mutex<Vec<Item>>,
     session_lock: Mutex<()>,
     limiter: Mutex<RateLimiter>,
+    generation: Generation,
+}
+
+/// The `DataValue`s waiting to leave in one `DataBatch`, and their estimated size.
+struct Batch {
+    values: Vec<wire::Value>,
+    size: usize,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            values: Vec::new(),
+            size: wire::BATCH_OVERHEAD,
+        }
+    }
 }
 
 impl SyncProtocol {
@@ -290,6 +336,28 @@ impl SyncProtocol {
                 window: None,
                 sent: 0,
             }),
+            generation: Generation::Alpha0,
+        }
+    }
+
+    /// The instance serving a host of `generation` (alpha0 unless told).
+    pub fn with_generation(mut self, generation: Generation) -> SyncProtocol {
+        self.generation = generation;
+        self
+    }
+
+    /// The host generation this instance speaks to.
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+
+    /// `level` on an alpha0 host; DEBUG on a beta one, where beta4's agent leaves the
+    /// reporting of a failed session to the module and logs the protocol's details at DEBUG.
+    fn detail(&self, level: LogLevel) -> LogLevel {
+        if self.generation.is_beta() {
+            LogLevel::Debug
+        } else {
+            level
         }
     }
 
@@ -624,9 +692,17 @@ impl SyncProtocol {
         option: SyncOption,
     ) -> Result<(), SyncError> {
         // The source logs why it has none (the reference's warnings).
-        let Some(metadata) = (self.metadata)() else {
+        let Some(mut metadata) = (self.metadata)() else {
             return Err(SyncError::NoMetadata);
         };
+        if self.generation.is_beta() {
+            // beta4 always writes both, empty when the agent does not know its cluster.
+            metadata.cluster_name.get_or_insert_with(String::new);
+            metadata.cluster_node.get_or_insert_with(String::new);
+        } else {
+            metadata.cluster_name = None;
+            metadata.cluster_node = None;
+        }
         self.log(
             LogLevel::Debug,
             "Metadata available. Proceed with synchronization.",
@@ -648,7 +724,10 @@ impl SyncProtocol {
                 return Err(SyncError::Stopped);
             }
             if let Err(e) = self.send(&start, "Start") {
-                self.log(LogLevel::Warning, "Failed to send Start message.");
+                self.log(
+                    self.detail(LogLevel::Warning),
+                    "Failed to send Start message.",
+                );
                 last_error = e;
                 continue;
             }
@@ -659,7 +738,7 @@ impl SyncProtocol {
             });
             if st.failed {
                 self.log(
-                    LogLevel::Error,
+                    self.detail(LogLevel::Error),
                     "Synchronization failed due to manager error.",
                 );
                 return Err(st.refusal.take().unwrap_or(SyncError::ManagerError));
@@ -677,14 +756,21 @@ impl SyncProtocol {
             }
             last_error = SyncError::Timeout("Start");
             self.log(
-                LogLevel::Warning,
+                self.detail(LogLevel::Warning),
                 "Timed out waiting for StartAck. Retrying...",
             );
         }
-        self.log(
-            LogLevel::Error,
-            "Exceeded maximum retries for Start message. Exiting...",
-        );
+        if self.generation.is_beta() {
+            self.log(
+                LogLevel::Debug,
+                "Exceeded maximum retries for Start message.",
+            );
+        } else {
+            self.log(
+                LogLevel::Error,
+                "Exceeded maximum retries for Start message. Exiting...",
+            );
+        }
         Err(last_error)
     }
 
@@ -694,6 +780,8 @@ impl SyncProtocol {
         ranges: Option<&[(u64, u64)]>,
     ) -> Result<(), SyncError> {
         let session = self.state.lock().session;
+        let batching = self.generation.is_beta();
+        let mut batch = Batch::new();
         messages.each(ranges, &mut |o| {
             if self.stopping() {
                 self.log(
@@ -702,12 +790,47 @@ impl SyncProtocol {
                 );
                 return Err(SyncError::Stopped);
             }
+            if batching {
+                if let Some(v) = o.batch_value(session) {
+                    let cost = v.batch_estimate();
+                    if !batch.values.is_empty() && batch.size + cost > wire::BATCH_PAYLOAD_LIMIT {
+                        self.flush_batch(&mut batch)?;
+                    }
+                    batch.size += cost;
+                    batch.values.push(v);
+                    return Ok(());
+                }
+                // DataContext and DataClean travel alone, after the values before them.
+                self.flush_batch(&mut batch)?;
+            }
             if let Err(e) = self.send(&o.encode(session), "Data") {
                 self.log(LogLevel::Error, "Failed to send Data message.");
                 return Err(e);
             }
             Ok(())
         })?;
+        self.flush_batch(&mut batch)
+    }
+
+    /// Sends the values gathered in `batch` as one `DataBatch` (nothing when empty).
+    fn flush_batch(&self, batch: &mut Batch) -> Result<(), SyncError> {
+        if batch.values.is_empty() {
+            return Ok(());
+        }
+        let size = batch.size;
+        let values = std::mem::take(&mut batch.values);
+        *batch = Batch::new();
+        self.log(
+            LogLevel::DebugVerbose,
+            &format!(
+                "Sending DataBatch with {} DataValues (~{size} bytes).",
+                values.len()
+            ),
+        );
+        if let Err(e) = self.send(&Message::DataBatch(values).encode(), "DataBatch") {
+            self.log(LogLevel::Debug, "Failed to send DataBatch message.");
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -721,39 +844,52 @@ impl SyncProtocol {
         if !self.settings.end_delay.is_zero() {
             self.sleep_until(Instant::now() + self.settings.end_delay);
         }
+        let beta = self.generation.is_beta();
         let mut send_end = true;
         let mut last_error = SyncError::Timeout("End");
-        for _attempt in 0..=self.settings.retries {
+        // alpha0: every turn of the loop uses up an attempt. beta (as beta4's agent): only
+        // a failed send of End, or a timeout right after sending it, does.
+        let mut attempt = 0;
+        while attempt <= self.settings.retries {
             if self.stopping() {
                 return Err(SyncError::Stopped);
             }
             if send_end {
                 if let Err(e) = self.send(&end, "End") {
-                    self.log(LogLevel::Warning, "Failed to send End message.");
+                    self.log(
+                        self.detail(LogLevel::Warning),
+                        "Failed to send End message.",
+                    );
                     last_error = e;
+                    attempt += 1;
                     continue;
                 }
             }
+            let sent_end = send_end;
             let deadline = Instant::now() + self.settings.timeout;
             let mut st = self.state.lock();
             wait_until(&self.wake, &mut st, deadline, |st| {
-                st.end_ack || st.req_ret.is_some() || st.failed || self.stopping()
+                st.end_ack || st.req_ret.is_some() || st.failed || st.processing || self.stopping()
             });
             if st.failed {
                 let refusal = st.refusal.take().unwrap_or(SyncError::ManagerError);
                 if !matches!(refusal, SyncError::ChecksumMismatch) {
                     self.log(
-                        LogLevel::Error,
+                        self.detail(LogLevel::Error),
                         "Synchronization failed: Manager reported an error status.",
                     );
                 }
                 return Err(refusal);
             }
+            if st.end_ack {
+                self.log(LogLevel::Debug, "EndAck received.");
+                return Ok(());
+            }
             if let Some(ranges) = st.req_ret.take() {
                 drop(st);
                 if ranges.is_empty() {
                     self.log(
-                        LogLevel::Error,
+                        self.detail(LogLevel::Error),
                         "Received ReqRet with empty ranges. Aborting current sync attempt.",
                     );
                     return Err(SyncError::BadReqRet("no ranges"));
@@ -768,7 +904,7 @@ impl SyncProtocol {
                 let again = messages.each(Some(&ranges), &mut |_| Ok(()))?;
                 if again == 0 {
                     self.log(
-                        LogLevel::Error,
+                        self.detail(LogLevel::Error),
                         "ReqRet asked for ranges that yield no data. Aborting.",
                     );
                     return Err(SyncError::BadReqRet("the ranges hold no message"));
@@ -778,16 +914,24 @@ impl SyncProtocol {
                     &format!("Resending {again} messages for ReqRet"),
                 );
                 if let Err(e) = self.send_all(messages, Some(&ranges)) {
-                    self.log(LogLevel::Error, "Failed to resend data for ReqRet.");
+                    self.log(
+                        self.detail(LogLevel::Error),
+                        "Failed to resend data for ReqRet.",
+                    );
                     return Err(e);
                 }
                 // The manager answers the resent data with EndAck (or another ReqRet).
                 send_end = false;
+                if !beta {
+                    attempt += 1;
+                }
                 continue;
             }
-            if st.end_ack {
-                self.log(LogLevel::Debug, "EndAck received.");
-                return Ok(());
+            if st.processing {
+                // The manager has everything and is indexing it: wait again, without End.
+                st.processing = false;
+                send_end = false;
+                continue;
             }
             drop(st);
             if self.stopping() {
@@ -795,16 +939,23 @@ impl SyncProtocol {
             }
             last_error = SyncError::Timeout("End");
             self.log(
-                LogLevel::Warning,
+                self.detail(LogLevel::Warning),
                 "Timeout waiting for EndAck or ReqRet. Retrying...",
             );
             // The End itself (or the manager's answer) may have been lost: ask again.
             send_end = true;
+            if sent_end || !beta {
+                attempt += 1;
+            }
         }
-        self.log(
-            LogLevel::Error,
-            "Exceeded maximum retries for End message. Exiting...",
-        );
+        if beta {
+            self.log(LogLevel::Debug, "Exceeded maximum retries for End message.");
+        } else {
+            self.log(
+                LogLevel::Error,
+                "Exceeded maximum retries for End message. Exiting...",
+            );
+        }
         Err(last_error)
     }
 
@@ -833,7 +984,7 @@ impl SyncProtocol {
                 }
                 if matches!(status, Status::Error | Status::Offline) {
                     self.log(
-                        LogLevel::Error,
+                        self.detail(LogLevel::Error),
                         "Received StartAck with error status. Aborting synchronization.",
                     );
                     st.failed = true;
@@ -864,8 +1015,17 @@ impl SyncProtocol {
                 }
                 let failure = match status {
                     Status::Ok => None,
+                    Status::Processing => {
+                        self.log(
+                            LogLevel::Debug,
+                            &format!("Manager is processing session '{session}'. Waiting..."),
+                        );
+                        st.processing = true;
+                        self.wake.notify_all();
+                        return true;
+                    }
                     Status::Offline => Some((
-                        LogLevel::Error,
+                        self.detail(LogLevel::Error),
                         "Received EndAck with Offline status. Aborting synchronization.",
                         SyncError::ManagerOffline,
                     )),
@@ -875,7 +1035,7 @@ impl SyncProtocol {
                         SyncError::ChecksumMismatch,
                     )),
                     Status::Error => Some((
-                        LogLevel::Error,
+                        self.detail(LogLevel::Error),
                         "Received EndAck with Error status. Aborting synchronization.",
                         SyncError::ManagerError,
                     )),

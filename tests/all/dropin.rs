@@ -601,6 +601,7 @@ fn open_sync(dir: &Path) -> Arc<syscollector::inventory::InventorySync> {
                 retries: 0,
                 max_eps: 0,
                 integrity_interval: 3600,
+                generation: Default::default(),
             },
             &|_| Arc::new(Unreachable),
             Arc::new(|| None),

@@ -635,3 +635,101 @@ fn c_host_survives_a_hostile_manager_and_stops_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// The reference manager in beta4 mode over the socket (issue 12 point 5): two beta agent
+/// instances on two connections at once, each with batches and a Processing wait longer
+/// than its timeout; each final EndAck goes back on its own connection, and the store
+/// holds every document.
+#[test]
+fn beta4_manager_over_the_socket() {
+    use std::sync::Arc;
+    use syscollector::generation::Generation;
+    use syscollector::manager::link::AgentLink;
+    use syscollector::sync_protocol::{
+        AgentMetadata, Item, ItemOperation, Mode, PersistentQueue, Settings, SyncOption,
+        SyncProtocol,
+    };
+
+    let _one = SERIAL.lock();
+    let w = World::new();
+    let _m = w.manager(&["--generation", "beta4", "--processing-ms", "700"]);
+    let agent = |module: &'static str, generation: Generation, n: usize| {
+        let link = AgentLink::new(&w.socket());
+        let queue =
+            PersistentQueue::open(&w.dir.path().join(format!("{module}-{n}.db")), &|_| {}).unwrap();
+        let proto = Arc::new(
+            SyncProtocol::new(
+                Settings {
+                    module: module.into(),
+                    timeout: Duration::from_millis(300),
+                    retries: 1,
+                    max_eps: 0,
+                    end_delay: Duration::ZERO,
+                },
+                queue,
+                link.transport(module),
+                Arc::new(|| {
+                    Some(AgentMetadata {
+                        agent_id: "009".into(),
+                        groups: vec!["default".into()],
+                        cluster_name: Some("wazuh".into()),
+                        cluster_node: Some("node01".into()),
+                        ..AgentMetadata::default()
+                    })
+                }),
+                syscollector::null_logger(),
+            )
+            .with_generation(generation),
+        );
+        let weak = Arc::downgrade(&proto);
+        link.set_reply_sink(Arc::new(move |_module: &str, buf: &[u8]| {
+            if let Some(p) = weak.upgrade() {
+                p.parse_response(buf);
+            }
+        }));
+        for i in 0..n {
+            proto.persist(
+                Item::new(
+                    format!("{module}-{i}"),
+                    ItemOperation::Create,
+                    if module.ends_with("_vd") {
+                        "wazuh-states-inventory-packages"
+                    } else {
+                        "wazuh-states-inventory-processes"
+                    },
+                    serde_json::json!({"n": i, "pad": "z".repeat(600)}).to_string(),
+                    1,
+                ),
+                false,
+            );
+        }
+        (link, proto)
+    };
+    let (_l1, regular) = agent("syscollector", Generation::Beta, 300);
+    let (_l2, vd) = agent("syscollector_vd", Generation::Beta, 120);
+    let t = Instant::now();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| regular.synchronize(Mode::ModuleDelta, SyncOption::Sync));
+        let b = s.spawn(|| vd.synchronize(Mode::ModuleDelta, SyncOption::VdFirst));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.is_ok(), "{a:?}");
+    assert!(b.is_ok(), "{b:?}");
+    // Both waited through the manager's indexing, longer than their own timeout.
+    assert!(t.elapsed() >= Duration::from_millis(700));
+    let store = DocStore::open(&w.store()).unwrap();
+    assert_eq!(
+        store
+            .dump("wazuh-states-inventory-processes", Some("syscollector"))
+            .unwrap()
+            .len(),
+        300
+    );
+    assert_eq!(
+        store
+            .dump("wazuh-states-inventory-packages", Some("syscollector_vd"))
+            .unwrap()
+            .len(),
+        120
+    );
+}

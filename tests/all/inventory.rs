@@ -496,6 +496,7 @@ fn a_failed_table_scan_stores_nothing_and_queues_nothing() {
                 retries: 0,
                 max_eps: 0,
                 integrity_interval: 3600,
+                generation: Default::default(),
             },
             &|_| Arc::new(Unreachable),
             Arc::new(|| None),

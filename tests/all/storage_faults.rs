@@ -140,6 +140,7 @@ fn opener(dir: &Path, peer: &Loopback, log: Logger) -> SyncOpener {
             retries: 3,
             max_eps: 0,
             integrity_interval: 3600,
+            generation: Default::default(),
         },
         transport: Arc::new(move |_| -> Arc<dyn Transport> { Arc::new(peer.clone()) }),
         metadata: Arc::new(metadata),

@@ -538,3 +538,524 @@ fn inventory_operations_map_to_the_same_queue_values() {
         assert_eq!(op as i32, item as i32, "{op:?}");
     }
 }
+
+// ---- The betas' wire (issue 12 point 5): Processing, DataBatch, cluster fields ----
+
+use syscollector::generation::Generation;
+use syscollector::manager::Manager;
+use syscollector::sync_protocol::wire::{self, Message};
+
+/// A rig whose agent instance serves `generation` and whose peer is `manager`; the
+/// agent's messages are recorded.
+fn rig_of(
+    manager: Manager,
+    generation: Generation,
+    timeout_ms: u64,
+    retries: u32,
+    faults: Faults,
+    meta: Option<AgentMetadata>,
+) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = PersistentQueue::open(&dir.path().join("sync.db"), &|_| {}).unwrap();
+    let (proto, peer) = loopback::connected_to(
+        manager,
+        generation,
+        Settings {
+            module: "syscollector".into(),
+            timeout: Duration::from_millis(timeout_ms),
+            retries,
+            max_eps: 0,
+            end_delay: Duration::ZERO,
+        },
+        queue,
+        faults,
+        Arc::new(move || meta.clone()),
+        null_logger(),
+    );
+    peer.record();
+    Rig {
+        _dir: dir,
+        proto,
+        peer,
+    }
+}
+
+/// What the agent sent, decoded (through the verifier), with when.
+fn sent_messages(r: &Rig) -> Vec<(Instant, Vec<u8>, Message)> {
+    r.peer
+        .recorded()
+        .into_iter()
+        .map(|(at, bytes)| {
+            let m = Message::decode(&bytes).expect("the agent sends only valid messages");
+            (at, bytes, m)
+        })
+        .collect()
+}
+
+fn kinds(r: &Rig) -> Vec<&'static str> {
+    sent_messages(r).iter().map(|(_, _, m)| m.kind()).collect()
+}
+
+fn count(r: &Rig, kind: &str) -> usize {
+    kinds(r).iter().filter(|k| **k == kind).count()
+}
+
+fn fill_sized(p: &SyncProtocol, n: usize, bytes: usize) {
+    for i in 0..n {
+        let pad = "x".repeat(bytes);
+        p.persist(
+            Item::new(
+                format!("id{i}"),
+                ItemOperation::Create,
+                "wazuh-states-inventory-processes",
+                json!({"process": {"pid": i.to_string(), "pad": pad},
+                       "checksum": {"hash": {"sha1": format!("{i:040}")}}})
+                .to_string(),
+                1,
+            ),
+            false,
+        );
+    }
+}
+
+#[test]
+fn beta_processing_keeps_the_agent_waiting_without_resending_end() {
+    // The manager indexes for 1.2 s after the End; the agent's timeout is 300 ms and it
+    // may retry once: only Processing (which neither uses up a retry nor is answered with
+    // another End until a whole timeout passed) lets the session complete.
+    let timeout = Duration::from_millis(300);
+    let r = rig_of(
+        Manager::beta4(Duration::from_millis(1200)),
+        Generation::Beta,
+        300,
+        1,
+        Faults::default(),
+        metadata(),
+    );
+    fill(&r.proto, 5);
+    let t = Instant::now();
+    let got = r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync);
+    assert!(
+        matches!(got, Ok(Outcome::Delivered { messages: 5 })),
+        "{got:?}"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(1200),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(held(&r), 5);
+    assert!(r.proto.queue().is_empty().unwrap());
+    // Every End after the first waited a whole timeout after the Processing before it.
+    let ends: Vec<Instant> = sent_messages(&r)
+        .into_iter()
+        .filter(|(_, _, m)| matches!(m, Message::End { .. }))
+        .map(|(at, _, _)| at)
+        .collect();
+    assert!(ends.len() >= 2, "{} Ends", ends.len());
+    assert!(
+        ends.len() <= 5,
+        "{} Ends in 1.2 s at a 300 ms timeout",
+        ends.len()
+    );
+    for w in ends.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(gap >= timeout, "an End only {gap:?} after the previous one");
+    }
+    // Each End was answered with Processing and the session with one final EndAck.
+    let seen = r.peer.with_manager(|m| m.seen.clone());
+    assert_eq!(seen.get("End").copied(), Some(ends.len()));
+
+    // The same manager answering at once: Processing then Ok, one End.
+    let r = rig_of(
+        Manager::beta4(Duration::ZERO),
+        Generation::Beta,
+        2000,
+        1,
+        Faults::default(),
+        metadata(),
+    );
+    fill(&r.proto, 3);
+    let t = Instant::now();
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
+    assert!(t.elapsed() < Duration::from_millis(1500));
+    assert_eq!(count(&r, "End"), 1);
+    assert_eq!(held(&r), 3);
+}
+
+#[test]
+fn alpha0_counts_every_timeout_even_after_processing() {
+    // An alpha0 instance facing the same slow beta4 manager: it waits on Processing too,
+    // but each timeout uses up a retry, as every timeout always did on alpha0.
+    let r = rig_of(
+        Manager::beta4(Duration::from_millis(3000)),
+        Generation::Alpha0,
+        200,
+        1,
+        Faults::default(),
+        metadata(),
+    );
+    fill(&r.proto, 2);
+    let got = r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync);
+    assert!(matches!(got, Err(SyncError::Timeout("End"))), "{got:?}");
+    assert_eq!(count(&r, "End"), 2);
+    // Nothing of the betas' wire left the alpha0 instance.
+    assert_eq!(count(&r, "DataBatch"), 0);
+}
+
+#[test]
+fn beta_integrity_check_waits_through_processing() {
+    let r = rig_of(
+        Manager::beta4(Duration::from_millis(700)),
+        Generation::Beta,
+        250,
+        0,
+        Faults::default(),
+        metadata(),
+    );
+    fill(&r.proto, 3);
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
+    let index = "wazuh-states-inventory-processes";
+    let good = store(&r).checksum(index);
+    assert!(matches!(
+        r.proto.check_integrity(index, &good),
+        Integrity::Match
+    ));
+    assert!(r.proto.check_integrity(index, "0000").requires_full_sync());
+}
+
+#[test]
+fn beta_data_values_travel_in_batches_within_the_size_limit() {
+    let r = rig_of(
+        Manager::beta4(Duration::ZERO),
+        Generation::Beta,
+        3000,
+        2,
+        Faults::default(),
+        metadata(),
+    );
+    // 300 documents of about 1 KiB: several batches; then one larger than a batch may be.
+    fill_sized(&r.proto, 300, 1000);
+    r.proto.persist(
+        Item::new(
+            "huge",
+            ItemOperation::Create,
+            "wazuh-states-inventory-processes",
+            json!({"process": {"pad": "y".repeat(70_000)}}).to_string(),
+            1,
+        ),
+        false,
+    );
+    // A context document travels as a DataContext, after the batches.
+    r.proto.persist(
+        Item::new(
+            "ctx",
+            ItemOperation::Create,
+            "wazuh-states-inventory-system",
+            json!({"host": {"os": {"name": "Debian"}}}).to_string(),
+            1,
+        ),
+        true,
+    );
+    assert!(matches!(
+        r.proto.synchronize(Mode::ModuleDelta, SyncOption::Sync),
+        Ok(Outcome::Delivered { messages: 302 })
+    ));
+    assert_eq!(held(&r), 301);
+    let sent = sent_messages(&r);
+    let mut values = 0;
+    let mut batches = 0;
+    let mut alone = 0;
+    let mut after_context = false;
+    for (_, bytes, m) in &sent {
+        match m {
+            Message::DataBatch(vs) => {
+                assert!(!after_context, "a batch after the DataContext");
+                batches += 1;
+                values += vs.len();
+                let estimate: usize = wire::BATCH_OVERHEAD
+                    + vs.iter().map(wire::Value::batch_estimate).sum::<usize>();
+                if vs.len() == 1 && estimate > wire::BATCH_PAYLOAD_LIMIT {
+                    alone += 1;
+                    assert_eq!(vs[0].id, "huge");
+                } else {
+                    assert!(
+                        estimate <= wire::BATCH_PAYLOAD_LIMIT,
+                        "a batch of {} values estimated at {estimate}",
+                        vs.len()
+                    );
+                    // The estimate covers what FlatBuffers writes: within the agent
+                    // queue's 64 KiB message.
+                    assert!(bytes.len() <= 65_536, "{} bytes", bytes.len());
+                }
+            }
+            Message::DataValue { .. } => panic!("a DataValue outside a batch on beta"),
+            Message::DataContext { .. } => after_context = true,
+            _ => {}
+        }
+    }
+    assert_eq!(values, 301);
+    assert_eq!(alone, 1);
+    // 300 values of ~1.1 KiB each: at least 5 batches of at most 60 KiB, and no tiny ones.
+    assert!((6..=9).contains(&batches), "{batches} batches");
+    assert!(after_context);
+    // Start + batches + DataContext + End.
+    assert_eq!(sent.len(), batches + 3);
+}
+
+#[test]
+fn beta_req_ret_is_answered_with_batches() {
+    let faults = Faults {
+        drop_seq_once: [0u64].into_iter().collect(),
+        ..Faults::default()
+    };
+    let r = rig_of(
+        Manager::beta4(Duration::from_millis(100)),
+        Generation::Beta,
+        2000,
+        2,
+        faults,
+        metadata(),
+    );
+    // Sequence number 0 is lost once from the first batch: it alone is asked for again,
+    // and comes back in a batch of its own.
+    fill(&r.proto, 40);
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
+    assert_eq!(held(&r), 40);
+    let k = kinds(&r);
+    assert_eq!(k, ["Start", "DataBatch", "End", "DataBatch"], "{k:?}");
+    match sent_messages(&r).last() {
+        Some((_, _, Message::DataBatch(vs))) => {
+            assert_eq!(vs.iter().map(|v| v.seq).collect::<Vec<_>>(), [0]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn beta_start_carries_the_cluster_fields_and_alpha0_never_does() {
+    let with_cluster = AgentMetadata {
+        cluster_name: Some("wazuh-cluster".into()),
+        cluster_node: Some("node01".into()),
+        ..metadata().unwrap()
+    };
+    let starts = |generation, meta: AgentMetadata| {
+        let r = rig_of(
+            Manager::beta4(Duration::ZERO),
+            generation,
+            2000,
+            1,
+            Faults::default(),
+            Some(meta),
+        );
+        fill(&r.proto, 1);
+        assert!(r
+            .proto
+            .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+            .is_ok());
+        r.peer.with_manager(|m| m.starts.clone())
+    };
+    let s = starts(Generation::Beta, with_cluster.clone());
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].metadata.cluster_name.as_deref(), Some("wazuh-cluster"));
+    assert_eq!(s[0].metadata.cluster_node.as_deref(), Some("node01"));
+    assert_eq!(s[0].metadata.agent_id, "001");
+    // A beta agent that does not know its cluster still writes both, empty (as beta4).
+    let s = starts(Generation::Beta, metadata().unwrap());
+    assert_eq!(s[0].metadata.cluster_name.as_deref(), Some(""));
+    assert_eq!(s[0].metadata.cluster_node.as_deref(), Some(""));
+    // alpha0: never, whatever the provider knows.
+    let s = starts(Generation::Alpha0, with_cluster);
+    assert_eq!(s[0].metadata.cluster_name, None);
+    assert_eq!(s[0].metadata.cluster_node, None);
+}
+
+#[test]
+fn alpha0_sessions_send_exactly_the_alpha0_messages() {
+    let with_cluster = AgentMetadata {
+        cluster_name: Some("c".into()),
+        cluster_node: Some("n".into()),
+        ..metadata().unwrap()
+    };
+    let r = rig_of(
+        Manager::new(),
+        Generation::Alpha0,
+        2000,
+        3,
+        Faults::default(),
+        Some(with_cluster),
+    );
+    fill(&r.proto, 50);
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
+    assert_eq!(held(&r), 50);
+    let sent = sent_messages(&r);
+    // Start + 50 DataValue + End, as before the betas' wire existed.
+    assert_eq!(sent.len(), 52);
+    assert_eq!(count(&r, "DataValue"), 50);
+    assert_eq!(count(&r, "DataBatch"), 0);
+    for (_, bytes, m) in &sent {
+        // Each message is the alpha0 encoding of what it says (the golden fixtures pin
+        // that encoding), and a Start has no cluster field in its bytes.
+        assert_eq!(&m.encode(), bytes, "{}", m.kind());
+        if let Message::Start(s) = m {
+            assert_eq!(s.metadata.cluster_name, None);
+            let plain = Message::Start(Box::new(wire::Start {
+                metadata: AgentMetadata {
+                    cluster_name: None,
+                    cluster_node: None,
+                    ..s.metadata.clone()
+                },
+                ..(**s).clone()
+            }))
+            .encode();
+            assert_eq!(&plain, bytes);
+        }
+    }
+    // The alpha0 manager never saw a beta message kind either.
+    let seen = r.peer.with_manager(|m| m.seen.clone());
+    assert_eq!(seen.get("DataBatch"), None);
+}
+
+#[test]
+fn an_alpha0_manager_ignores_a_data_batch_and_a_beta4_one_stores_it() {
+    for (manager, stored) in [
+        (Manager::new(), 0usize),
+        (Manager::beta4(Duration::ZERO), 2),
+    ] {
+        let mut m = manager;
+        let replies = m.handle(Message::Start(Box::new(wire::Start {
+            module: "syscollector".into(),
+            mode: Mode::ModuleDelta,
+            size: 2,
+            indices: vec!["wazuh-states-inventory-processes".into()],
+            option: SyncOption::Sync,
+            metadata: metadata().unwrap(),
+            global_version: 0,
+        })));
+        let Some(Message::StartAck { session, .. }) = replies.into_iter().next() else {
+            panic!("no StartAck");
+        };
+        let value = |seq: u64| wire::Value {
+            seq,
+            session,
+            delete: false,
+            id: format!("id{seq}"),
+            index: "wazuh-states-inventory-processes".into(),
+            version: 1,
+            data: doc(seq as usize).into_bytes(),
+        };
+        let batch = Message::DataBatch(vec![value(0), value(1)]);
+        // Through the wire and the verifier, as a manager receives it.
+        let batch = Message::decode(&batch.encode()).unwrap();
+        assert!(m.handle(batch).is_empty());
+        let end = m.handle(Message::End { session });
+        let docs = m
+            .store
+            .indices
+            .get("wazuh-states-inventory-processes")
+            .map(|d| d.len())
+            .unwrap_or(0);
+        assert_eq!(docs, stored);
+        assert_eq!(m.seen.get("DataBatch"), Some(&1));
+        if stored == 0 {
+            // alpha0 asks for everything again: the batch did not count.
+            assert!(matches!(&end[..], [Message::ReqRet { .. }]), "{end:?}");
+        } else {
+            assert!(
+                matches!(
+                    &end[..],
+                    [Message::EndAck {
+                        status: Status::Processing,
+                        ..
+                    }]
+                ),
+                "{end:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_beta_message_goes_through_the_verifier() {
+    let r = rig(Faults::default(), 2000, 3, 0);
+    let batch = Message::DataBatch(vec![wire::Value {
+        seq: 0,
+        session: 9,
+        delete: false,
+        id: "abcdefgh".into(),
+        index: "wazuh-states-inventory-processes".into(),
+        version: 1,
+        data: b"{}".to_vec(),
+    }]);
+    let good = batch.encode();
+    assert_eq!(Message::decode(&good).unwrap(), batch);
+    // Every cut of it is either rejected or (trailing padding only) the same message.
+    for cut in 0..good.len() {
+        if let Ok(m) = Message::decode(&good[..cut]) {
+            assert_eq!(m, batch, "cut at {cut}");
+        }
+    }
+    // A string that is not UTF-8 inside a batched value: the verifier rejects the buffer.
+    let mut bad = good.clone();
+    let at = bad.windows(8).position(|w| w == b"abcdefgh").unwrap();
+    bad[at] = 0xff;
+    assert!(Message::decode(&bad).is_err());
+    // An offset pointing outside the buffer: rejected, never read.
+    for i in 0..good.len().saturating_sub(4) {
+        let mut b = good.clone();
+        b[i..i + 4].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+        if let Ok(m) = Message::decode(&b) {
+            // Only a scalar was hit: the message still verifies as some DataBatch.
+            assert_eq!(m.kind(), "DataBatch", "corrupted at {i}");
+        }
+    }
+    // The agent side: a DataBatch or a Start is not a reply; a Processing nobody waits for
+    // is ignored; a malformed Processing EndAck is rejected.
+    assert!(!r.proto.parse_response(&good));
+    let processing = Message::EndAck {
+        status: Status::Processing,
+        session: 77,
+    }
+    .encode();
+    assert!(r.proto.parse_response(&processing));
+    assert!(!r.proto.parse_response(&processing[..processing.len() / 2]));
+    let start = Message::Start(Box::new(wire::Start {
+        module: "syscollector".into(),
+        mode: Mode::ModuleDelta,
+        size: 1,
+        indices: Vec::new(),
+        option: SyncOption::Sync,
+        metadata: AgentMetadata {
+            cluster_name: Some("c".into()),
+            cluster_node: Some("n".into()),
+            ..AgentMetadata::default()
+        },
+        global_version: 0,
+    }));
+    let bytes = start.encode();
+    assert_eq!(Message::decode(&bytes).unwrap(), start);
+    assert!(!r.proto.parse_response(&bytes));
+    for cut in 0..bytes.len() {
+        if let Ok(m) = Message::decode(&bytes[..cut]) {
+            assert_eq!(m, start, "cut at {cut}");
+        }
+    }
+    // After all that, a session still works.
+    fill(&r.proto, 2);
+    assert!(r
+        .proto
+        .synchronize(Mode::ModuleDelta, SyncOption::Sync)
+        .is_ok());
+}

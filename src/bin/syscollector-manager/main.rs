@@ -1,7 +1,7 @@
 //! `syscollector-manager`: a reference Wazuh manager for the inventory, on one machine.
 //!
 //! ```text
-//! syscollector-manager serve   --socket PATH [--db PATH] [--events PATH] [fault options]
+//! syscollector-manager serve   --socket PATH [--db PATH] [--events PATH] [--generation alpha0|beta4 [--processing-ms N]] [fault options]
 //! syscollector-manager indices --db PATH
 //! syscollector-manager show    --db PATH --index NAME [--format table|json|csv] [--where FIELD=VALUE]
 //! syscollector-manager dump    --db PATH --index NAME [--module NAME]
@@ -10,7 +10,8 @@
 //! ```
 //! `serve` answers agents' sync sessions on a Unix socket (frames as in the README) and
 //! keeps their documents in a SQLite store; the other commands read that store and never
-//! create one. Exit status 0 success, 1 the job failed, 2 bad usage.
+//! create one. `--generation beta4` answers as beta4's manager does (Processing, then the
+//! final EndAck; DataBatch accepted); both generations decode every message. Exit status 0 success, 1 the job failed, 2 bad usage.
 
 #[path = "../common/man.rs"]
 mod man;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde_json::Value;
 use syscollector::dbsync::schema::TABLES;
-use syscollector::manager::{serve, DocStore, Faults as NetFaults, ServerConfig};
+use syscollector::manager::{serve_as, DocStore, Faults as NetFaults, Manager, ServerConfig};
 
 use view::{Format, Records, Where};
 
@@ -83,8 +84,23 @@ fn fraction(v: &str) -> Result<f64, String> {
     }
 }
 
+/// Which manager `serve` answers as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ManagerGeneration {
+    /// v5.0.0-alpha0's manager (the contract).
+    Alpha0,
+    /// v5.0.0-beta4's (and rc1's): Processing before the final EndAck, DataBatch accepted.
+    Beta4,
+}
+
 #[derive(Debug, Args)]
 struct ServeArgs {
+    /// The manager to answer as.
+    #[arg(long, value_enum, default_value_t = ManagerGeneration::Alpha0)]
+    generation: ManagerGeneration,
+    /// With --generation beta4: milliseconds between EndAck(Processing) and the final EndAck.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    processing_ms: u64,
     /// The Unix socket to listen on.
     #[arg(long, value_name = "PATH")]
     socket: PathBuf,
@@ -331,8 +347,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 events: a.events,
                 faults,
             };
-            serve(cfg, stop, &|m| eprintln!("syscollector-manager: {m}"))
-                .map_err(|e| Failure::Job(format!("cannot serve: {e}")))
+            let manager = match a.generation {
+                ManagerGeneration::Alpha0 => Manager::new(),
+                ManagerGeneration::Beta4 => Manager::beta4(Duration::from_millis(a.processing_ms)),
+            };
+            serve_as(cfg, manager, stop, &|m| {
+                eprintln!("syscollector-manager: {m}")
+            })
+            .map_err(|e| Failure::Job(format!("cannot serve: {e}")))
         }
         Command::Indices(a) => {
             let store = open_store(&a.db)?;

@@ -83,6 +83,9 @@ pub(super) fn cases() -> Vec<(&'static str, Message)> {
                     agent_name: "agent-01".into(),
                     agent_id: "001".into(),
                     groups: vec!["default".into(), "linux".into()],
+                    // An alpha0 Start has no cluster fields.
+                    cluster_name: None,
+                    cluster_node: None,
                 },
                 global_version: 42,
             })),

@@ -201,14 +201,15 @@ impl ::flatbuffers::SimpleToVerifyInSlice for Operation {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_STATUS: i8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_STATUS: i8 = 3;
+pub const ENUM_MAX_STATUS: i8 = 4;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_STATUS: [Status; 4] = [
+pub const ENUM_VALUES_STATUS: [Status; 5] = [
   Status::Ok,
   Status::Error,
   Status::Offline,
   Status::ChecksumMismatch,
+  Status::Processing,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -220,14 +221,16 @@ impl Status {
   pub const Error: Self = Self(1);
   pub const Offline: Self = Self(2);
   pub const ChecksumMismatch: Self = Self(3);
+  pub const Processing: Self = Self(4);
 
   pub const ENUM_MIN: i8 = 0;
-  pub const ENUM_MAX: i8 = 3;
+  pub const ENUM_MAX: i8 = 4;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::Ok,
     Self::Error,
     Self::Offline,
     Self::ChecksumMismatch,
+    Self::Processing,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> ::core::option::Option<&'static str> {
@@ -236,6 +239,7 @@ impl Status {
       Self::Error => Some("Error"),
       Self::Offline => Some("Offline"),
       Self::ChecksumMismatch => Some("ChecksumMismatch"),
+      Self::Processing => Some("Processing"),
       _ => None,
     }
   }
@@ -381,10 +385,10 @@ impl ::flatbuffers::SimpleToVerifyInSlice for Option {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_MESSAGE_TYPE: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_MESSAGE_TYPE: u8 = 9;
+pub const ENUM_MAX_MESSAGE_TYPE: u8 = 10;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_MESSAGE_TYPE: [MessageType; 10] = [
+pub const ENUM_VALUES_MESSAGE_TYPE: [MessageType; 11] = [
   MessageType::NONE,
   MessageType::DataValue,
   MessageType::DataClean,
@@ -395,6 +399,7 @@ pub const ENUM_VALUES_MESSAGE_TYPE: [MessageType; 10] = [
   MessageType::EndAck,
   MessageType::ReqRet,
   MessageType::DataContext,
+  MessageType::DataBatch,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -412,9 +417,10 @@ impl MessageType {
   pub const EndAck: Self = Self(7);
   pub const ReqRet: Self = Self(8);
   pub const DataContext: Self = Self(9);
+  pub const DataBatch: Self = Self(10);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 9;
+  pub const ENUM_MAX: u8 = 10;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::DataValue,
@@ -426,6 +432,7 @@ impl MessageType {
     Self::EndAck,
     Self::ReqRet,
     Self::DataContext,
+    Self::DataBatch,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> ::core::option::Option<&'static str> {
@@ -440,6 +447,7 @@ impl MessageType {
       Self::EndAck => Some("EndAck"),
       Self::ReqRet => Some("ReqRet"),
       Self::DataContext => Some("DataContext"),
+      Self::DataBatch => Some("DataBatch"),
       _ => None,
     }
   }
@@ -890,6 +898,8 @@ impl<'a> Start<'a> {
   pub const VT_AGENTID: ::flatbuffers::VOffsetT = 30;
   pub const VT_GROUPS: ::flatbuffers::VOffsetT = 32;
   pub const VT_GLOBAL_VERSION: ::flatbuffers::VOffsetT = 34;
+  pub const VT_CLUSTER_NAME: ::flatbuffers::VOffsetT = 36;
+  pub const VT_CLUSTER_NODE: ::flatbuffers::VOffsetT = 38;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -903,6 +913,8 @@ impl<'a> Start<'a> {
     let mut builder = StartBuilder::new(_fbb);
     builder.add_global_version(args.global_version);
     builder.add_size(args.size);
+    if let Some(x) = args.cluster_node { builder.add_cluster_node(x); }
+    if let Some(x) = args.cluster_name { builder.add_cluster_name(x); }
     if let Some(x) = args.groups { builder.add_groups(x); }
     if let Some(x) = args.agentid { builder.add_agentid(x); }
     if let Some(x) = args.agentname { builder.add_agentname(x); }
@@ -1033,6 +1045,20 @@ impl<'a> Start<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<u64>(Start::VT_GLOBAL_VERSION, Some(0)).unwrap()}
   }
+  #[inline]
+  pub fn cluster_name(&self) -> ::core::option::Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Start::VT_CLUSTER_NAME, None)}
+  }
+  #[inline]
+  pub fn cluster_node(&self) -> ::core::option::Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Start::VT_CLUSTER_NODE, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Start<'_> {
@@ -1057,6 +1083,8 @@ impl ::flatbuffers::Verifiable for Start<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("agentid", Self::VT_AGENTID, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<&'_ str>>>>("groups", Self::VT_GROUPS, false)?
      .visit_field::<u64>("global_version", Self::VT_GLOBAL_VERSION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("cluster_name", Self::VT_CLUSTER_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("cluster_node", Self::VT_CLUSTER_NODE, false)?
      .finish();
     Ok(())
   }
@@ -1078,6 +1106,8 @@ pub struct StartArgs<'a> {
     pub agentid: ::core::option::Option<::flatbuffers::WIPOffset<&'a str>>,
     pub groups: ::core::option::Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>,
     pub global_version: u64,
+    pub cluster_name: ::core::option::Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub cluster_node: ::core::option::Option<::flatbuffers::WIPOffset<&'a str>>,
 }
 impl<'a> Default for StartArgs<'a> {
   #[inline]
@@ -1099,6 +1129,8 @@ impl<'a> Default for StartArgs<'a> {
       agentid: None,
       groups: None,
       global_version: 0,
+      cluster_name: None,
+      cluster_node: None,
     }
   }
 }
@@ -1173,6 +1205,14 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> StartBuilder<'a, 'b, A> {
     self.fbb_.push_slot::<u64>(Start::VT_GLOBAL_VERSION, global_version, 0);
   }
   #[inline]
+  pub fn add_cluster_name(&mut self, cluster_name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Start::VT_CLUSTER_NAME, cluster_name);
+  }
+  #[inline]
+  pub fn add_cluster_node(&mut self, cluster_node: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Start::VT_CLUSTER_NODE, cluster_node);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> StartBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     StartBuilder {
@@ -1206,6 +1246,8 @@ impl ::core::fmt::Debug for Start<'_> {
       ds.field("agentid", &self.agentid());
       ds.field("groups", &self.groups());
       ds.field("global_version", &self.global_version());
+      ds.field("cluster_name", &self.cluster_name());
+      ds.field("cluster_node", &self.cluster_node());
       ds.finish()
   }
 }
@@ -2017,6 +2059,102 @@ impl ::core::fmt::Debug for ChecksumModule<'_> {
       ds.finish()
   }
 }
+pub enum DataBatchOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct DataBatch<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for DataBatch<'a> {
+  type Inner = DataBatch<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> DataBatch<'a> {
+  pub const VT_VALUES: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    DataBatch { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args DataBatchArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<DataBatch<'bldr>> {
+    let mut builder = DataBatchBuilder::new(_fbb);
+    if let Some(x) = args.values { builder.add_values(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn values(&self) -> ::core::option::Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<DataValue<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<DataValue>>>>(DataBatch::VT_VALUES, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for DataBatch<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<DataValue>>>>("values", Self::VT_VALUES, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct DataBatchArgs<'a> {
+    pub values: ::core::option::Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<DataValue<'a>>>>>,
+}
+impl<'a> Default for DataBatchArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    DataBatchArgs {
+      values: None,
+    }
+  }
+}
+
+pub struct DataBatchBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> DataBatchBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_values(&mut self, values: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<DataValue<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(DataBatch::VT_VALUES, values);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> DataBatchBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    DataBatchBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<DataBatch<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for DataBatch<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("DataBatch");
+      ds.field("values", &self.values());
+      ds.finish()
+  }
+}
 pub enum MessageOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -2201,6 +2339,21 @@ impl<'a> Message<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn content_as_data_batch(&self) -> ::core::option::Option<DataBatch<'a>> {
+    if self.content_type() == MessageType::DataBatch {
+      self.content().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { DataBatch::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for Message<'_> {
@@ -2220,6 +2373,7 @@ impl ::flatbuffers::Verifiable for Message<'_> {
           MessageType::EndAck => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<EndAck>>("MessageType::EndAck", pos),
           MessageType::ReqRet => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReqRet>>("MessageType::ReqRet", pos),
           MessageType::DataContext => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<DataContext>>("MessageType::DataContext", pos),
+          MessageType::DataBatch => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<DataBatch>>("MessageType::DataBatch", pos),
           _ => Ok(()),
         }
      })?
@@ -2332,6 +2486,13 @@ impl ::core::fmt::Debug for Message<'_> {
         },
         MessageType::DataContext => {
           if let Some(x) = self.content_as_data_context() {
+            ds.field("content", &x)
+          } else {
+            ds.field("content", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        MessageType::DataBatch => {
+          if let Some(x) = self.content_as_data_batch() {
             ds.field("content", &x)
           } else {
             ds.field("content", &"InvalidFlatbuffer: Union discriminant does not match value.")

@@ -4,6 +4,12 @@
 //! this file wraps it with builders for the messages the agent sends and one verified
 //! decoder for the messages the manager sends. Every incoming buffer goes through the
 //! FlatBuffers verifier before any field is read.
+//!
+//! The beta hosts' additions (beta1 … rc1 share them) are decoded in both generations and
+//! written only when the caller puts them in the message: [`Status::Processing`], the
+//! `Start`'s cluster name and node ([`AgentMetadata::cluster_name`], `None` leaves the
+//! fields out of the buffer) and [`Message::DataBatch`]. An alpha0 session builds none of
+//! them, so its bytes are the ones the golden fixtures hold.
 
 // Generated code: flatc's output is kept as it comes, so lints that would ask for changes
 // to it are silenced here and only here.
@@ -107,6 +113,9 @@ pub enum Status {
     Error,
     Offline,
     ChecksumMismatch,
+    /// beta1 onwards: the session is complete and the manager is still indexing it; the
+    /// final `EndAck` comes later.
+    Processing,
 }
 
 impl Status {
@@ -116,6 +125,7 @@ impl Status {
             Status::Error => fb::Status::Error,
             Status::Offline => fb::Status::Offline,
             Status::ChecksumMismatch => fb::Status::ChecksumMismatch,
+            Status::Processing => fb::Status::Processing,
         }
     }
 
@@ -125,6 +135,7 @@ impl Status {
             fb::Status::Error => Status::Error,
             fb::Status::Offline => Status::Offline,
             fb::Status::ChecksumMismatch => Status::ChecksumMismatch,
+            fb::Status::Processing => Status::Processing,
             _ => return None,
         })
     }
@@ -143,6 +154,40 @@ pub struct AgentMetadata {
     pub agent_name: String,
     pub agent_id: String,
     pub groups: Vec<String>,
+    /// beta1 onwards: the cluster of the agent's manager, as the agent learnt it in its
+    /// handshake. `None` leaves the field out of the `Start` (an alpha0 agent has none);
+    /// a beta agent always writes both, empty when it does not know them.
+    pub cluster_name: Option<String>,
+    pub cluster_node: Option<String>,
+}
+
+/// One document of a `DataValue` or of a `DataBatch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    pub seq: u64,
+    pub session: u64,
+    /// The schema's `Operation::Delete`; otherwise `Upsert`.
+    pub delete: bool,
+    pub id: String,
+    pub index: String,
+    pub version: u64,
+    pub data: Vec<u8>,
+}
+
+/// How large a `DataBatch` may grow, as beta4's agent estimates it: the agent queue's
+/// message limit (`OS_MAXSTR`, 64 KiB) less 4 KiB for the queue's headers and the
+/// FlatBuffers alignment.
+pub const BATCH_PAYLOAD_LIMIT: usize = 60 * 1024;
+/// beta4's estimate of what one value costs in a batch beyond its id, index and data.
+pub const BATCH_ITEM_OVERHEAD: usize = 80;
+/// beta4's estimate of the batch's own tables (DataBatch, its vector, Message, root).
+pub const BATCH_OVERHEAD: usize = 128;
+
+impl Value {
+    /// What this value adds to a batch's estimated size (beta4's formula).
+    pub fn batch_estimate(&self) -> usize {
+        BATCH_ITEM_OVERHEAD + self.id.len() + self.index.len() + self.data.len()
+    }
 }
 
 /// A `Start` message.
@@ -204,6 +249,8 @@ pub enum Message {
         session: u64,
         ranges: Vec<(u64, u64)>,
     },
+    /// beta1 onwards: several documents in one message.
+    DataBatch(Vec<Value>),
 }
 
 fn bytes_of(v: Option<flatbuffers::Vector<'_, i8>>) -> Vec<u8> {
@@ -219,6 +266,57 @@ fn strings(v: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<&str>>
         .unwrap_or_default()
 }
 
+/// The fields of one value to encode, borrowed.
+struct ValueRef<'v> {
+    seq: u64,
+    session: u64,
+    delete: bool,
+    id: &'v str,
+    index: &'v str,
+    version: u64,
+    data: &'v [u8],
+}
+
+/// Writes one `DataValue` table (strings, then data, then the table: the order every
+/// alpha0 `DataValue` was written in).
+fn encode_value<'b>(
+    b: &mut FlatBufferBuilder<'b>,
+    v: ValueRef<'_>,
+) -> WIPOffset<fb::DataValue<'b>> {
+    let id = b.create_string(v.id);
+    let index = b.create_string(v.index);
+    let signed: Vec<i8> = v.data.iter().map(|&x| x as i8).collect();
+    let data = b.create_vector(&signed);
+    fb::DataValue::create(
+        b,
+        &fb::DataValueArgs {
+            seq: v.seq,
+            session: v.session,
+            operation: if v.delete {
+                fb::Operation::Delete
+            } else {
+                fb::Operation::Upsert
+            },
+            id: Some(id),
+            index: Some(index),
+            version: v.version,
+            data: Some(data),
+        },
+    )
+}
+
+fn decode_value(t: &fb::DataValue<'_>) -> Value {
+    Value {
+        seq: t.seq(),
+        session: t.session(),
+        delete: t.operation() == fb::Operation::Delete,
+        id: text(t.id()),
+        index: text(t.index()),
+        version: t.version(),
+        data: bytes_of(t.data()),
+    }
+}
+
 impl Message {
     /// A short name for logs.
     pub fn kind(&self) -> &'static str {
@@ -232,6 +330,20 @@ impl Message {
             Message::End { .. } => "End",
             Message::EndAck { .. } => "EndAck",
             Message::ReqRet { .. } => "ReqRet",
+            Message::DataBatch(_) => "DataBatch",
+        }
+    }
+
+    /// The `DataValue` message of one value.
+    pub fn data_value(v: Value) -> Message {
+        Message::DataValue {
+            seq: v.seq,
+            session: v.session,
+            delete: v.delete,
+            id: v.id,
+            index: v.index,
+            version: v.version,
+            data: v.data,
         }
     }
 
@@ -249,27 +361,46 @@ impl Message {
                 version,
                 data,
             } => {
-                let id = b.create_string(id);
-                let index = b.create_string(index);
-                let signed: Vec<i8> = data.iter().map(|&x| x as i8).collect();
-                let data = b.create_vector(&signed);
-                let t = fb::DataValue::create(
+                let t = encode_value(
                     &mut b,
-                    &fb::DataValueArgs {
+                    ValueRef {
                         seq: *seq,
                         session: *session,
-                        operation: if *delete {
-                            fb::Operation::Delete
-                        } else {
-                            fb::Operation::Upsert
-                        },
-                        id: Some(id),
-                        index: Some(index),
+                        delete: *delete,
+                        id,
+                        index,
                         version: *version,
-                        data: Some(data),
+                        data,
                     },
                 );
                 (fb::MessageType::DataValue, t.as_union_value())
+            }
+            Message::DataBatch(values) => {
+                let offsets: Vec<_> = values
+                    .iter()
+                    .map(|v| {
+                        encode_value(
+                            &mut b,
+                            ValueRef {
+                                seq: v.seq,
+                                session: v.session,
+                                delete: v.delete,
+                                id: &v.id,
+                                index: &v.index,
+                                version: v.version,
+                                data: &v.data,
+                            },
+                        )
+                    })
+                    .collect();
+                let values = b.create_vector(&offsets);
+                let t = fb::DataBatch::create(
+                    &mut b,
+                    &fb::DataBatchArgs {
+                        values: Some(values),
+                    },
+                );
+                (fb::MessageType::DataBatch, t.as_union_value())
             }
             Message::DataContext {
                 seq,
@@ -341,6 +472,8 @@ impl Message {
                 let agentversion = b.create_string(&m.agent_version);
                 let agentname = b.create_string(&m.agent_name);
                 let agentid = b.create_string(&m.agent_id);
+                let cluster_name = m.cluster_name.as_deref().map(|c| b.create_string(c));
+                let cluster_node = m.cluster_node.as_deref().map(|c| b.create_string(c));
                 let g: Vec<_> = m.groups.iter().map(|g| b.create_string(g)).collect();
                 let groups = b.create_vector(&g);
                 let t = fb::Start::create(
@@ -362,6 +495,8 @@ impl Message {
                         agentid: Some(agentid),
                         groups: Some(groups),
                         global_version: s.global_version,
+                        cluster_name,
+                        cluster_node,
                     },
                 );
                 (fb::MessageType::Start, t.as_union_value())
@@ -424,15 +559,14 @@ impl Message {
         let out = match m.content_type() {
             fb::MessageType::DataValue => {
                 let t = m.content_as_data_value().ok_or(WireError::Empty)?;
-                Message::DataValue {
-                    seq: t.seq(),
-                    session: t.session(),
-                    delete: t.operation() == fb::Operation::Delete,
-                    id: text(t.id()),
-                    index: text(t.index()),
-                    version: t.version(),
-                    data: bytes_of(t.data()),
-                }
+                Message::data_value(decode_value(&t))
+            }
+            fb::MessageType::DataBatch => {
+                let t = m.content_as_data_batch().ok_or(WireError::Empty)?;
+                let values = t
+                    .values()
+                    .ok_or_else(|| WireError::Invalid("DataBatch without values".into()))?;
+                Message::DataBatch(values.iter().map(|v| decode_value(&v)).collect())
             }
             fb::MessageType::DataContext => {
                 let t = m.content_as_data_context().ok_or(WireError::Empty)?;
@@ -479,6 +613,8 @@ impl Message {
                         agent_name: text(t.agentname()),
                         agent_id: text(t.agentid()),
                         groups: strings(t.groups()),
+                        cluster_name: t.cluster_name().map(str::to_string),
+                        cluster_node: t.cluster_node().map(str::to_string),
                     },
                     global_version: t.global_version(),
                 }))
@@ -578,6 +714,46 @@ mod tests {
                 session: 42,
                 ranges: vec![(0, 3), (7, 7)],
             },
+            Message::EndAck {
+                status: Status::Processing,
+                session: 42,
+            },
+            Message::Start(Box::new(Start {
+                module: "syscollector".into(),
+                mode: Mode::ModuleFull,
+                size: 2,
+                indices: vec!["a".into()],
+                option: SyncOption::Sync,
+                metadata: AgentMetadata {
+                    agent_id: "001".into(),
+                    groups: vec!["default".into()],
+                    cluster_name: Some("wazuh".into()),
+                    cluster_node: Some(String::new()),
+                    ..AgentMetadata::default()
+                },
+                global_version: 0,
+            })),
+            Message::DataBatch(vec![
+                Value {
+                    seq: 0,
+                    session: 42,
+                    delete: false,
+                    id: "a".into(),
+                    index: "wazuh-states-inventory-packages".into(),
+                    version: 1,
+                    data: br#"{"package":{}}"#.to_vec(),
+                },
+                Value {
+                    seq: 1,
+                    session: 42,
+                    delete: true,
+                    id: "b".into(),
+                    index: "wazuh-states-inventory-ports".into(),
+                    version: 2,
+                    data: Vec::new(),
+                },
+            ]),
+            Message::DataBatch(Vec::new()),
         ]
     }
 
@@ -627,7 +803,9 @@ mod tests {
         assert_eq!(fb::MessageType::EndAck.0, 7);
         assert_eq!(fb::MessageType::ReqRet.0, 8);
         assert_eq!(fb::MessageType::DataContext.0, 9);
+        assert_eq!(fb::MessageType::DataBatch.0, 10);
         assert_eq!(fb::Status::ChecksumMismatch.0, 3);
+        assert_eq!(fb::Status::Processing.0, 4);
         assert_eq!(fb::Option::VDSync.0, 2);
         assert_eq!(fb::Mode::GroupCheck.0, 6);
     }
