@@ -99,13 +99,20 @@ cleanup
     echo "--- agentd requests"; grep -o "agentd: '[a-z]* *[a-z]*'" "$OUT/agentd.log" | sort | uniq -c
     echo "--- MQ messages"; python3 -c "import json;[print(f'{v:6d} {k}') for k,v in sorted(json.load(open('$OUT/summary.json'))['counts'].items())]"
     if [ -n "${MANAGER:-}" ]; then
-        echo "--- manager"; sed -n 's/^syscollector-manager: \([A-Za-z]*\).*/\1/p' "$OUT/manager.log" | sort | uniq -c
+        echo "--- manager: sessions (Start mode, module)"
+        sed -n 's/^syscollector-manager: Start .*"mode":"\([A-Za-z]*\)","module":"\([a-z_]*\)".*/\1 \2/p' \
+            "$OUT/manager.log" | sort | uniq -c
+        echo "--- manager: Starts carrying agent 042's identity: $(grep -c '"agent_id":"042"' "$OUT/manager.log" || true)"
+        echo "--- manager: documents per index"; "$MANAGER" indices --db "$OUT/store.db"
     fi
     echo "--- daemon log: wm_syscollector.c lines (host side), counted"
     grep -o 'wm_syscollector.c:[0-9]* at [a-z_]*(): [A-Z]*: .*' "$OUT/daemon.out" | grep -v 'Persisting Inventory event' |
         sed 's/^wm_syscollector.c:[0-9]* at //' | sort | uniq -c | sort -rn | head -40
     echo "--- daemon log: library lines by level"
     grep -o 'taggedLogFunction(): [A-Z]*' "$OUT/daemon.out" | sort | uniq -c
+    echo "--- library INFO lines, counted"
+    grep -o 'taggedLogFunction(): INFO: .*' "$OUT/daemon.out" | sed 's/taggedLogFunction(): INFO: //; s/[0-9]\+/N/g' |
+        sort | uniq -c | sort -rn | head -20
     echo "--- library warnings/errors (first 20)"
     grep -E 'taggedLogFunction\(\): (WARNING|ERROR|CRITICAL)' "$OUT/daemon.out" | sed 's/.*taggedLogFunction(): //' | sort | uniq -c | head -20
 } | tee "$OUT/report.txt"
