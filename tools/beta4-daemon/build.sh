@@ -86,3 +86,7 @@ nice -n 15 gcc -o "$OUT/bin/wazuh-modulesd" "$OUT/obj/wazuh_modules_src_main.o" 
     -Wl,--start-group "$OUT/libwazuh_all.a" -Wl,--end-group -pthread -Wl,-rpath,'$ORIGIN/../lib' \
     -lcjson -lssl -lcrypto -lcurl -lz -lsqlite3 -lyaml -lpcre2-8 -lbz2 -ldl -lrt -lm
 echo "built $OUT/bin/wazuh-modulesd"
+
+# 6. The dlsym logger run.sh preloads (logs each dlsym("syscollector_*") and its outcome).
+gcc -shared -fPIC -O1 -o "$OUT/dlsym_log.so" "$(dirname "$0")/dlsym_log.c" -ldl
+echo "built $OUT/dlsym_log.so"
