@@ -22,12 +22,8 @@ trap 'for p in $hpid $mpid; do kill "$p" 2>/dev/null || true; done; rm -rf "$roo
 packages='wazuh-states-inventory-packages'
 
 start_manager() { # DIR
-    if [ -n "${MANAGER_GENERATION:-}" ]; then
-        "$manager" serve --socket "$1/m.sock" --db "$1/store.db" --events "$1/events.jsonl" \
-            --generation "$MANAGER_GENERATION" 2>"$1/manager.log" &
-    else
-        "$manager" serve --socket "$1/m.sock" --db "$1/store.db" --events "$1/events.jsonl" 2>"$1/manager.log" &
-    fi
+    "$manager" serve --socket "$1/m.sock" --db "$1/store.db" --events "$1/events.jsonl" \
+        ${MANAGER_GENERATION:+--generation "$MANAGER_GENERATION"} 2>"$1/manager.log" &
     mpid=$!
     for _ in $(seq 50); do [ -S "$1/m.sock" ] && return 0; sleep 0.1; done
     echo "manager did not start"; cat "$1/manager.log"; exit 1

@@ -30,7 +30,9 @@ not_available='Metadata not available from provider. Agent-info may not be initi
 no_groups='No groups available in metadata. Waiting for the server to synchronize the groups. Cannot proceed with synchronization.'
 
 start_manager() { # DIR
-    "$manager" serve --socket "$1/m.sock" --db "$1/store.db" --events "$1/events.jsonl" 2>"$1/manager.log" &
+    # MANAGER_GENERATION, when set, selects the manager's mode (`serve --generation`).
+    "$manager" serve --socket "$1/m.sock" --db "$1/store.db" --events "$1/events.jsonl" \
+        ${MANAGER_GENERATION:+--generation "$MANAGER_GENERATION"} 2>"$1/manager.log" &
     mpid=$!
     for _ in $(seq 50); do [ -S "$1/m.sock" ] && return 0; sleep 0.1; done
     echo "manager did not start"; cat "$1/manager.log"; exit 1
