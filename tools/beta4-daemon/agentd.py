@@ -16,10 +16,12 @@ Serves, under HOME:
 The manager's replies (frames with a location) are handed to the daemon the way agentd does:
 `LOCATION_sync PAYLOAD` on queue/sockets/wmodules (OS_SendSecureTCP framing).
 
-With --metadata-lib LIB (c_tests/metadata_provider.c built as a shared library), first
-fills the agent metadata shared-memory file HOME/var/run/.wazuh_agent_metadata through its
-metadata_provider_update (agent 042, e2e-agent, groups default,e2e), standing in for the
-C++ libagent_info.so that this check does not build.
+With --metadata-lib LIB, first fills the agent metadata shared-memory file
+HOME/var/run/.wazuh_agent_metadata through LIB's metadata_provider_update (agent 042,
+e2e-agent, groups default,e2e, cluster wazuh/node01 where the layout has them), standing in
+for the C++ libagent_info.so that this check does not build. --metadata-layout beta4 (the
+real beta4 libagent_metadata.so built by build.sh: agent_metadata_t with cluster_name and
+cluster_node) or alpha0 (c_tests/metadata_provider.c, alpha0's struct).
 
 Stops on SIGTERM/SIGINT and writes OUT/summary.json (message counts by queue and kind).
 """
@@ -143,22 +145,27 @@ def manager_reader(msock, home, log):
         to_daemon(home, location, body[2 + llen :], log)
 
 
-def write_metadata(lib_path, home):
+def write_metadata(lib_path, home, layout):
     import ctypes
 
     F = ctypes.c_char * 256
 
+    names = ["agent_id", "agent_name", "agent_version", "architecture", "hostname", "os_name",
+             "os_type", "os_platform", "os_version"]
+    if layout == "beta4":
+        names += ["cluster_name", "cluster_node"]
+
     class Meta(ctypes.Structure):
-        _fields_ = [(n, F) for n in ("agent_id", "agent_name", "agent_version", "architecture",
-                                     "hostname", "os_name", "os_type", "os_platform", "os_version")]
+        _fields_ = [(n, F) for n in names]
         _fields_ += [("groups", ctypes.POINTER(ctypes.c_char_p)), ("groups_count", ctypes.c_size_t)]
 
     values = {"agent_id": "042", "agent_name": "e2e-agent", "agent_version": "v5.0.0",
               "architecture": "x86_64", "hostname": "e2e-host", "os_name": "Debian GNU/Linux",
-              "os_type": "linux", "os_platform": "debian", "os_version": "12"}
+              "os_type": "linux", "os_platform": "debian", "os_version": "12",
+              "cluster_name": "wazuh", "cluster_node": "node01"}
     m = Meta()
-    for k, v in values.items():
-        setattr(m, k, v.encode())
+    for k in names:
+        setattr(m, k, values[k].encode())
     groups = (ctypes.c_char_p * 2)(b"default", b"e2e")
     m.groups = ctypes.cast(groups, ctypes.POINTER(ctypes.c_char_p))
     m.groups_count = 2
@@ -179,10 +186,11 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--limits", default="{}", help="JSON object: short index name -> limit")
     ap.add_argument("--manager", help="the reference manager's socket (serve --socket)")
-    ap.add_argument("--metadata-lib", help="metadata provider stand-in to fill the shm file")
+    ap.add_argument("--metadata-lib", help="metadata provider library to fill the shm file")
+    ap.add_argument("--metadata-layout", choices=("beta4", "alpha0"), default="beta4")
     a = ap.parse_args()
     if a.metadata_lib:
-        write_metadata(os.path.abspath(a.metadata_lib), a.home)
+        write_metadata(os.path.abspath(a.metadata_lib), a.home, a.metadata_layout)
     json.loads(a.limits)
     os.makedirs(a.out, exist_ok=True)
     sockets = os.path.join(a.home, "queue/sockets")

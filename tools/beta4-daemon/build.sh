@@ -90,3 +90,9 @@ echo "built $OUT/bin/wazuh-modulesd"
 # 6. The dlsym logger run.sh preloads (logs each dlsym("syscollector_*") and its outcome).
 gcc -shared -fPIC -O1 -o "$OUT/dlsym_log.so" "$(dirname "$0")/dlsym_log.c" -ldl
 echo "built $OUT/dlsym_log.so"
+
+# 7. The real beta4 agent metadata provider (libagent_metadata.so, one C++ file with no
+#    dependency): run.sh uses it to write the shared-memory file in beta4's layout.
+nice -n 15 g++ -std=c++17 -O1 -fPIC -shared -o "$OUT/libagent_metadata.so" \
+    -I"$SRC/shared_modules/agent_metadata/include" "$SRC/shared_modules/agent_metadata/src/metadata_provider.cpp" -pthread
+echo "built $OUT/libagent_metadata.so"

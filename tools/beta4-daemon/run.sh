@@ -5,7 +5,8 @@
 #   LIMITS (agentd's getdoclimits answer, default {}), MANAGER (syscollector-manager binary:
 #   when set, the agent queue is bridged to `syscollector-manager serve` and its replies go
 #   back through queue/sockets/wmodules), SCAN_INTERVAL (s, 20), SYNC_INTERVAL (s, 10),
-#   INTEGRITY_INTERVAL (s, 30).
+#   INTEGRITY_INTERVAL (s, 30), METADATA (beta4 | alpha0: who writes the agent metadata
+#   shared-memory file, see below).
 # Sets up a WAZUH_HOME-like dir, starts the agentd stand-in, runs `wazuh-modulesd -f -d -d`,
 # SIGTERMs it after SECONDS and checks it exits within 10 s; prints a summary.
 set -euo pipefail
@@ -67,11 +68,19 @@ if [ -n "${MANAGER:-}" ]; then
     for _ in $(seq 50); do [ -S "$OUT/m.sock" ] && break; sleep 0.1; done
     manager_args=(--manager "$OUT/m.sock")
 fi
-# The agent metadata: the C++ libagent_info.so is not built; the repository's provider
-# stand-in fills var/run/.wazuh_agent_metadata (the file our library reads) instead.
-gcc -shared -fPIC -O1 -pthread -o "$ROOT/build/libmetadata_standin.so" "$here/../../c_tests/metadata_provider.c"
-python3 "$here/agentd.py" --home "$home" --out "$OUT" --limits "$LIMITS" \
-    --metadata-lib "$ROOT/build/libmetadata_standin.so" "${manager_args[@]}" &
+# The agent metadata: libagent_info.so (C++) is not built. METADATA=beta4 (default): the real
+# beta4 libagent_metadata.so (build.sh) writes var/run/.wazuh_agent_metadata in beta4's
+# layout, as on a beta4 agent; METADATA=alpha0: the repository's stand-in
+# (c_tests/metadata_provider.c, alpha0's layout).
+if [ "${METADATA:-beta4}" = alpha0 ]; then
+    gcc -shared -fPIC -O1 -pthread -o "$ROOT/build/libmetadata_standin.so" "$here/../../c_tests/metadata_provider.c"
+    metadata_args=(--metadata-lib "$ROOT/build/libmetadata_standin.so" --metadata-layout alpha0)
+else
+    cp "$ROOT/build/libagent_metadata.so" "$home/lib/"
+    metadata_args=(--metadata-lib "$home/lib/libagent_metadata.so" --metadata-layout beta4)
+fi
+python3 "$here/agentd.py" --home "$home" --out "$OUT" --limits "$LIMITS" "${metadata_args[@]}" \
+    "${manager_args[@]}" &
 agentd=$!
 pids+=($agentd)
 for _ in $(seq 50); do [ -S "$home/queue/sockets/queue" ] && break; sleep 0.1; done
