@@ -101,6 +101,29 @@ def serve_agent(path, limits, log):
     srv.close()
 
 
+# Members of union MessageType in inventorySync.fbs (beta4's order; DataBatch is beta4's).
+MESSAGE_TYPES = ["NONE", "DataValue", "DataClean", "ChecksumModule", "Start", "StartAck", "End",
+                 "EndAck", "ReqRet", "DataContext", "DataBatch"]
+
+
+def message_type(buf):
+    """The union type of a FlatBuffers Message (root table, field 0), or None if malformed."""
+    try:
+        (root,) = struct.unpack_from("<I", buf, 0)
+        (soff,) = struct.unpack_from("<i", buf, root)
+        vt = root - soff
+        (vtsize,) = struct.unpack_from("<H", buf, vt)
+        if vtsize < 6:
+            return "NONE"
+        (foff,) = struct.unpack_from("<H", buf, vt + 4)
+        if foff == 0:
+            return "NONE"
+        t = buf[root + foff]
+        return MESSAGE_TYPES[t] if t < len(MESSAGE_TYPES) else f"type{t}"
+    except (struct.error, IndexError):
+        return None
+
+
 def classify(q, location, payload):
     if payload[:1] == b"{":
         try:
@@ -109,7 +132,8 @@ def classify(q, location, payload):
             return f"{q}:{location} json {kind}", doc
         except ValueError:
             return f"{q}:{location} text", None
-    return f"{q}:{location} binary", None
+    kind = message_type(payload)
+    return f"{q}:{location} " + (f"flatbuffers {kind}" if kind else "binary"), None
 
 
 def to_daemon(home, location, payload, log):
