@@ -47,7 +47,7 @@ count() { # FIXED-STRING FILE
 metadata() { # FILE
     printf '%s\n' agent_id=042 agent_name=e2e-agent agent_version=v5.0.0 architecture=x86_64 \
         hostname=e2e-host 'os_name=Debian GNU/Linux' os_type=linux os_platform=debian os_version=12 \
-        groups=default,e2e > "$1"
+        cluster_name=wazuh cluster_node=node01 groups=default,e2e > "$1"
 }
 run_host() { # DIR LIMITS-FILE
     (cd "$1" && exec "$host" --beta4 --lib "$lib" --db "$1" --socket "$1/m.sock" --sync-interval 2 \
