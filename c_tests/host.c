@@ -17,6 +17,23 @@
  *
  * Stops on SIGTERM/SIGINT, or after --run-secs. With --summary, writes at exit how many
  * live documents per index the library handed over (id -> last operation not DELETE).
+ *
+ * With --beta4 (or HOST_GENERATION=beta4 in the environment) the host drives the module as
+ * the v5.0.0-beta4 wm_syscollector.c does (the alpha0 mode above is the default):
+ *   - looks up syscollector_release_resources, syscollector_is_scanning and
+ *     syscollector_set_agentd_query_func too, each optional (absent: logged, as beta4 does);
+ *   - after syscollector_init, hands the library an agentd stand-in (agentd_query below) that
+ *     answers `getdoclimits syscollector` with `--doc-limits JSON`, or with the content of
+ *     `--doc-limits-file FILE` read at each request (no file yet: the request fails, as when
+ *     agentd is not up; the library is expected to retry);
+ *   - the sync thread decides its startup action from get_first_sync_completed and polls
+ *     get_first_scan_completed (first sync right after the first scan), skips a cycle while
+ *     syscollector_is_scanning() says a scan runs, syncs without the scan mutex and takes it
+ *     only around the recovery;
+ *   - on stop: stop flag, syscollector_stop(), then waits at most 10 s for the module thread
+ *     (which joins the sync thread when syscollector_start returns) and calls
+ *     syscollector_release_resources after that join.
+ * The host's own lines go to stdout prefixed "host: ", with beta4's wording.
  */
 #define _GNU_SOURCE 1
 
@@ -34,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "syscollector.h"
 
 /* ---- the library, looked up by name as the daemon does ---- */
@@ -55,6 +73,19 @@ static struct {
     persist_diff_fn persist_diff;
     parse_response_fn parse_response, parse_response_vd;
 } lib;
+
+/* Exports added by the betas: optional, as the beta4 daemon treats them. */
+typedef bool (*agentd_query_fn)(const char *command, char *output_buffer, size_t buffer_size);
+static struct {
+    void_fn release_resources;
+    bool (*is_scanning)(void);
+    void (*set_agentd_query_func)(agentd_query_fn);
+    size_t (*query)(const char *, char **);
+} opt;
+
+static int g_beta4 = 0;
+static const char *g_doc_limits = NULL;      /* --doc-limits JSON */
+static const char *g_doc_limits_file = NULL; /* --doc-limits-file FILE */
 
 static volatile sig_atomic_t g_stop = 0;
 static const char *g_socket_path;
@@ -277,6 +308,191 @@ static void *sync_thread(void *arg) {
     return NULL;
 }
 
+/* ---- beta4 mode (wm_syscollector.c at v5.0.0-beta4) ---- */
+static void host_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void host_log(const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    printf("host: %s\n", line);
+    fflush(stdout);
+}
+
+/* The agentd stand-in handed to syscollector_set_agentd_query_func: fills OUT with the JSON
+ * after agentd's "ok " and returns true, or returns false (unknown request, no limits file
+ * yet, answer too long). */
+static bool agentd_query(const char *command, char *output_buffer, size_t buffer_size) {
+    if (!command || !output_buffer || buffer_size == 0) return false;
+    host_log("agentd request: %s", command);
+    if (strcmp(command, "getdoclimits syscollector") != 0) return false;
+    char answer[8192];
+    if (g_doc_limits_file) {
+        FILE *f = fopen(g_doc_limits_file, "r");
+        if (!f) return false;
+        size_t n = fread(answer, 1, sizeof answer - 1, f);
+        fclose(f);
+        answer[n] = 0;
+        while (n > 0 && (answer[n - 1] == '\n' || answer[n - 1] == '\r' || answer[n - 1] == ' ')) answer[--n] = 0;
+    } else {
+        snprintf(answer, sizeof answer, "%s", g_doc_limits ? g_doc_limits : "{}");
+    }
+    size_t len = strlen(answer);
+    if (len >= buffer_size) return false;
+    memcpy(output_buffer, answer, len + 1);
+    return true;
+}
+
+static volatile int g_sync_running = 0;
+
+/* syscollector_query(QUERY) answered {"error":0,"data":{FIELD:N}}: *value = N. */
+static bool query_int(const char *query, const char *field, int *value) {
+    if (!opt.query) return false;
+    char *out = NULL;
+    opt.query(query, &out);
+    if (!out) return false;
+    jnode *root = json_parse(out);
+    free(out);
+    char path[128];
+    snprintf(path, sizeof path, "data.%s", field);
+    double error = -1, v = 0;
+    bool ok = root && json_num(root, "error", &error) && error == 0 && json_num(root, path, &v);
+    if (ok) *value = (int)v;
+    json_free(root);
+    return ok;
+}
+
+typedef enum { STARTUP_WAIT, STARTUP_IMMEDIATE, STARTUP_STOP } startup_action_t;
+
+static startup_action_t startup_action(void) {
+    int marker = 0;
+    if (!opt.query) {
+        host_log("Syscollector query function not available. Keeping startup synchronization delay.");
+        return STARTUP_WAIT;
+    }
+    if (!query_int("{\"command\":\"get_first_sync_completed\"}", "first_sync_completed", &marker)) {
+        host_log("Failed to detect whether the first inventory synchronization already completed. Keeping "
+                 "startup synchronization delay.");
+        return STARTUP_WAIT;
+    }
+    if (marker > 0) {
+        host_log("Inventory first synchronization already completed in a previous run. Keeping startup "
+                 "synchronization delay.");
+        return STARTUP_WAIT;
+    }
+    host_log("Inventory initial scan data is not ready yet. First synchronization will wait for scan data.");
+    int throttle = 0;
+    while (g_sync_running && !g_stop) {
+        int scan_marker = 0;
+        if (!query_int("{\"command\":\"get_first_scan_completed\"}", "first_scan_completed", &scan_marker)) {
+            host_log("Failed to detect initial Syscollector scan completion. Keeping startup synchronization delay.");
+            return STARTUP_WAIT;
+        }
+        if (scan_marker > 0) {
+            host_log("First inventory scan completed. Triggering first synchronization without startup delay.");
+            return STARTUP_IMMEDIATE;
+        }
+        if (throttle == 0) host_log("Synchronization deferred: waiting for first inventory scan to complete.");
+        throttle = (throttle + 1) % 30;
+        for (int i = 0; i < 10 && g_sync_running; i++) usleep(100 * 1000);
+    }
+    return STARTUP_STOP;
+}
+
+static void *sync_thread_beta4(void *arg) {
+    (void)arg;
+    bool wait_before_sync = true, blocked_on_scan = false;
+    switch (startup_action()) {
+    case STARTUP_IMMEDIATE:
+        wait_before_sync = false;
+        blocked_on_scan = true;
+        break;
+    case STARTUP_STOP:
+        return NULL;
+    default:
+        break;
+    }
+    while (g_sync_running) {
+        if (wait_before_sync)
+            for (unsigned i = 0; i < g_sync_interval * 10 && g_sync_running; i++) usleep(100 * 1000);
+        wait_before_sync = true;
+        if (!g_sync_running) break;
+        if (blocked_on_scan && opt.is_scanning) {
+            while (g_sync_running && opt.is_scanning()) {
+                host_log("Waiting for scan to finish before forced post-first-scan synchronization.");
+                for (int i = 0; i < 10 && g_sync_running; i++) usleep(100 * 1000);
+            }
+            blocked_on_scan = false;
+        }
+        if (!g_sync_running) break;
+        if (opt.is_scanning && opt.is_scanning()) {
+            host_log("Scan in progress, skipping sync cycle");
+            continue;
+        }
+        /* No scan mutex while waiting for the manager; only the recovery is serialized. */
+        bool ok = lib.sync_module(MODE_DELTA);
+        printf("sync %s\n", ok ? "ok" : "failed");
+        fflush(stdout);
+        if (ok && g_sync_running) {
+            lib.lock();
+            lib.recovery();
+            lib.unlock();
+        }
+    }
+    return NULL;
+}
+
+/* The module thread of beta4: start returns, the sync thread is joined, the stopper is told,
+ * and only then are the resources released. */
+static pthread_t g_sync_tid;
+static bool g_sync_started = false;
+static pthread_mutex_t g_done_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_done_cond = PTHREAD_COND_INITIALIZER;
+static bool g_module_running = false;
+
+static void *module_thread_beta4(void *arg) {
+    (void)arg;
+    lib.start();
+    g_sync_running = 0;
+    if (g_sync_started) pthread_join(g_sync_tid, NULL);
+    host_log("Module finished.");
+    pthread_mutex_lock(&g_done_mutex);
+    g_module_running = false;
+    pthread_cond_signal(&g_done_cond);
+    pthread_mutex_unlock(&g_done_mutex);
+    if (opt.release_resources) {
+        opt.release_resources();
+        host_log("Resources released.");
+    }
+    return NULL;
+}
+
+/* beta4's wm_sys_stop: signal, then wait at most 10 s for the module thread. Returns the
+ * milliseconds waited, or -1 on the timeout. */
+static long stop_beta4(void) {
+    g_sync_running = 0;
+    host_log("Stop received for Syscollector.");
+    struct timespec start, deadline, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    lib.stop();
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    long rc = 0;
+    pthread_mutex_lock(&g_done_mutex);
+    while (g_module_running) {
+        if (pthread_cond_timedwait(&g_done_cond, &g_done_mutex, &deadline) == ETIMEDOUT) {
+            host_log("Timeout waiting for Syscollector to complete shutdown.");
+            rc = -1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_done_mutex);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    if (rc == 0) rc = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    return rc;
+}
+
 static void on_signal(int sig) {
     (void)sig;
     g_stop = 1;
@@ -320,12 +536,17 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--agent-info") && v) agent_info_path = argv[++i];
         else if (!strcmp(a, "--agent-metadata") && v) agent_metadata = argv[++i];
         else if (!strcmp(a, "--ports-all")) ports_all = true;
+        else if (!strcmp(a, "--beta4")) g_beta4 = 1;
+        else if (!strcmp(a, "--doc-limits") && v) g_doc_limits = argv[++i];
+        else if (!strcmp(a, "--doc-limits-file") && v) g_doc_limits_file = argv[++i];
         else if (!strcmp(a, "-v")) g_verbose++;
         else {
             fprintf(stderr, "host: unknown argument %s\n", a);
             return 2;
         }
     }
+    const char *generation = getenv("HOST_GENERATION");
+    if (generation && !strcmp(generation, "beta4")) g_beta4 = 1;
     if (!lib_path || !db_dir || !g_socket_path) {
         fprintf(stderr, "usage: host --lib LIB --db DIR --socket SOCK [options]\n");
         return 2;
@@ -371,6 +592,22 @@ int main(int argc, char **argv) {
     LOOKUP(lock, "syscollector_lock_scan_mutex");
     LOOKUP(unlock, "syscollector_unlock_scan_mutex");
     LOOKUP(recovery, "syscollector_run_recovery_process");
+    if (g_beta4) {
+        /* Optional, as in the beta4 daemon: a missing one is reported, never fatal. */
+        *(void **)(&opt.release_resources) = dlsym(handle, "syscollector_release_resources");
+        *(void **)(&opt.is_scanning) = dlsym(handle, "syscollector_is_scanning");
+        *(void **)(&opt.set_agentd_query_func) = dlsym(handle, "syscollector_set_agentd_query_func");
+        *(void **)(&opt.query) = dlsym(handle, "syscollector_query");
+        const struct {
+            const char *name;
+            bool found;
+        } optional[] = {{"syscollector_release_resources", opt.release_resources != NULL},
+                        {"syscollector_is_scanning", opt.is_scanning != NULL},
+                        {"syscollector_set_agentd_query_func", opt.set_agentd_query_func != NULL},
+                        {"syscollector_query", opt.query != NULL}};
+        for (size_t k = 0; k < sizeof optional / sizeof optional[0]; k++)
+            host_log("dlsym %s %s", optional[k].name, optional[k].found ? "found" : "missing");
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -388,6 +625,15 @@ int main(int argc, char **argv) {
              has(collectors, "ports"), ports_all, has(collectors, "processes"), has(collectors, "hotfixes"),
              has(collectors, "groups"), has(collectors, "users"), has(collectors, "services"),
              has(collectors, "browser_extensions"), true);
+    if (g_beta4) {
+        /* After init, before init_sync and start: the library fetches its document limits. */
+        if (opt.set_agentd_query_func) {
+            opt.set_agentd_query_func(agentd_query);
+            host_log("Agentd query function configured for document limits.");
+        } else {
+            host_log("Agentd query function setter not available.");
+        }
+    }
     /* The daemon opens its queue before starting the module; stateless events use it. */
     mq_start(NULL, 0, 0);
     MQ_Functions mq = {mq_start, mq_send_binary};
@@ -395,17 +641,31 @@ int main(int argc, char **argv) {
 
     pthread_t scan, sync, reader;
     pthread_create(&reader, NULL, reader_thread, NULL);
-    pthread_create(&scan, NULL, scan_thread, NULL);
-    pthread_create(&sync, NULL, sync_thread, NULL);
+    if (g_beta4) {
+        g_sync_running = 1;
+        g_sync_started = pthread_create(&g_sync_tid, NULL, sync_thread_beta4, NULL) == 0;
+        if (!g_sync_started) g_sync_running = 0;
+        g_module_running = true;
+        pthread_create(&scan, NULL, module_thread_beta4, NULL);
+    } else {
+        pthread_create(&scan, NULL, scan_thread, NULL);
+        pthread_create(&sync, NULL, sync_thread, NULL);
+    }
 
     time_t started = time(NULL);
     while (!g_stop) {
         usleep(100 * 1000);
         if (run_secs && time(NULL) - started >= (time_t)run_secs) g_stop = 1;
     }
-    lib.stop();
-    pthread_join(scan, NULL);
-    pthread_join(sync, NULL);
+    if (g_beta4) {
+        long waited = stop_beta4();
+        if (waited >= 0) host_log("stopped in %ld ms", waited);
+        pthread_join(scan, NULL);
+    } else {
+        lib.stop();
+        pthread_join(scan, NULL);
+        pthread_join(sync, NULL);
+    }
     pthread_join(reader, NULL);
     if (agent_info_stop) agent_info_stop();
 

@@ -14,6 +14,10 @@
 #     everything queued is delivered.
 #  3. No provider loaded, only the shared-memory file the provider of run 1 wrote (in the
 #     agent's home, the host's working directory): its metadata is on every Start.
+# With HOST_GENERATION=beta4 in the environment the host runs in its beta4 mode (as the
+# v5.0.0-beta4 wm_syscollector.c drives the module: see host.c), and after each run the host
+# must have stopped within beta4's 10 s wait, its module thread finished; the host's beta4
+# lines (exports found or not, startup action) are printed.
 #   sync_e2e.sh MANAGER HOST LIBRARY [AGENT_INFO]   (AGENT_INFO defaults to $AGENT_INFO_LIB)
 set -eu
 manager=$1 host=$2 lib=$3 agent_info=${4:-${AGENT_INFO_LIB:-}}
@@ -26,7 +30,9 @@ not_available='Metadata not available from provider. Agent-info may not be initi
 no_groups='No groups available in metadata. Waiting for the server to synchronize the groups. Cannot proceed with synchronization.'
 
 start_manager() { # DIR
-    "$manager" serve --socket "$1/m.sock" --db "$1/store.db" --events "$1/events.jsonl" 2>"$1/manager.log" &
+    # MANAGER_GENERATION, when set, selects the manager's mode (`serve --generation`).
+    "$manager" serve --socket "$1/m.sock" --db "$1/store.db" --events "$1/events.jsonl" \
+        ${MANAGER_GENERATION:+--generation "$MANAGER_GENERATION"} 2>"$1/manager.log" &
     mpid=$!
     for _ in $(seq 50); do [ -S "$1/m.sock" ] && return 0; sleep 0.1; done
     echo "manager did not start"; cat "$1/manager.log"; exit 1
@@ -71,6 +77,16 @@ check_starts() { # DIR
     done
     echo "$starts Starts, all from agent 042 (e2e-agent, v5.0.0, groups default,e2e)"
 }
+# beta4 mode: the stop was beta4's (at most 10 s), the module thread finished.
+check_host_generation() { # DIR
+    [ "${HOST_GENERATION:-}" = beta4 ] || return 0
+    grep -qxF 'host: Module finished.' "$1/host.out" || { echo "beta4 host: the module did not finish"; cat "$1/host.out"; exit 1; }
+    ! grep -q 'Timeout waiting for Syscollector' "$1/host.out" || { echo "beta4 host: stop took more than 10 s"; exit 1; }
+    ms=$(sed -n 's/^host: stopped in \([0-9]*\) ms$/\1/p' "$1/host.out")
+    [ -n "$ms" ] && [ "$ms" -lt 10000 ] || { echo "beta4 host: no stop time under 10 s"; cat "$1/host.out"; exit 1; }
+    grep -E '^host: (dlsym .* missing|Agentd query|.*(synchronization|scan) .*(delay|completed)\.)' "$1/host.out" | sort -u
+    echo "beta4 host: stopped in $ms ms"
+}
 # The manager holds exactly the documents the library handed over.
 check_delivered() { # DIR
     sort "$1/summary.txt" > "$1/agent.ids"
@@ -100,6 +116,7 @@ events=$(wc -l < "$dir/events.jsonl")
 [ "$events" -ge "$agent" ] || { echo "only $events stateless events for $agent documents"; exit 1; }
 grep -q '"module":"inventory"' "$dir/events.jsonl" || { echo "events are not inventory events"; exit 1; }
 check_starts "$dir"
+check_host_generation "$dir"
 [ -s "$dir/var/run/.wazuh_agent_metadata" ] || { echo "the provider wrote no shared-memory file"; exit 1; }
 
 # ---- 2. no metadata, then no groups, then everything ----
@@ -134,6 +151,7 @@ hpid=''
 stop_manager
 check_delivered "$dir"
 check_starts "$dir"
+check_host_generation "$dir"
 echo "then: everything queued delivered ($agent documents)"
 
 # ---- 3. only the shared-memory file the provider of run 1 left in the agent's home ----
@@ -145,4 +163,5 @@ start_manager "$dir"
 stop_manager
 grep -q "sync ok" "$dir/host.out" || { echo "no successful sync from the shared-memory file"; cat "$dir/host.out" "$dir/host.err"; exit 1; }
 check_starts "$dir"
+check_host_generation "$dir"
 echo "1 passed, 0 failed"
