@@ -487,6 +487,36 @@ impl DbSync {
         Ok(n)
     }
 
+    /// Deletes the stored rows with the primary keys of `rows` (in one transaction),
+    /// without reporting them; returns how many went. A beta host's scan drops this way the
+    /// rows whose documents failed validation, so that the next scan finds them new again.
+    pub fn delete_rows(&mut self, table: &'static TableDef, rows: &[Row]) -> Result<usize, DbError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let pk_types: Vec<ColumnType> = table
+            .primary_key
+            .iter()
+            .map(|pk| table.column(pk).map(|c| c.ty).unwrap_or(ColumnType::Text))
+            .collect();
+        let sql = format!("DELETE FROM {} WHERE {}", table.name, where_pk(table));
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            for row in rows {
+                let values = table
+                    .primary_key
+                    .iter()
+                    .zip(&pk_types)
+                    .map(|(pk, ty)| to_sql(*ty, row.get(*pk).unwrap_or(&Value::Null)));
+                n += stmt.execute(params_from_iter(values))?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The highest `version` over all tables (0 when they are all empty).
     pub fn max_version(&self) -> Result<i64, DbError> {
         let mut max = 0i64;

@@ -319,7 +319,7 @@ pub unsafe extern "C" fn syscollector_init_sync(
         }
         let m = module().ok_or(ExportError::SyncDisabled("call syscollector_init first"))?;
         // The generation is fixed before the sync configuration is built from it.
-        m.freeze_generation();
+        let generation = m.freeze_generation();
         let logger: crate::Logger = Arc::new(host_log);
         let config = SyncConfig {
             module: module_name,
@@ -330,8 +330,7 @@ pub unsafe extern "C" fn syscollector_init_sync(
             retries,
             max_eps,
             integrity_interval,
-            // H1 sets the frozen host generation here.
-            generation: Default::default(),
+            generation,
         };
         let transport_log = logger.clone();
         let transport: crate::inventory::sync::TransportFactory =

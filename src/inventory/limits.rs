@@ -334,8 +334,26 @@ impl Scanner {
     ) -> bool {
         let batch = sync.map(InventorySync::begin_batch);
         for row in rows {
-            let st = events::stateful(table, row, operation);
-            let json = Value::Object(st.document.clone()).to_string();
+            // Limits exist on beta hosts only: their documents have beta4's shape, and one
+            // that fails validation is not sent.
+            let beta = crate::generation::Generation::Beta;
+            let doc = if operation == Operation::Delete {
+                let st = events::stateful_for(table, row, operation, beta);
+                let json = serde_json::to_string(&st.document).unwrap_or_default();
+                Some((st, json))
+            } else {
+                events::stored_document(
+                    table,
+                    row,
+                    operation,
+                    beta,
+                    super::validate::Purpose::Recovery,
+                    &*self.log,
+                )
+            };
+            let Some((st, json)) = doc else {
+                continue;
+            };
             self.sink.stateful(&st, &json);
             if operation == Operation::Delete {
                 self.log(

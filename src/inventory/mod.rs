@@ -205,10 +205,13 @@ impl Inventory {
         generation
     }
 
-    /// Called once, right after the generation froze as beta: where the beta schema
-    /// (the `sync` column of every table, H2's `Inventory::enter_beta`) is put in place at
-    /// integration. Does nothing until then.
-    pub fn on_beta_frozen(&self) {}
+    /// Called once, right after the generation froze as beta: the beta schema (the `sync`
+    /// column of every table) is put in place ([`enter_beta`](Self::enter_beta)) and the
+    /// document validation says it is ready, as beta4's does.
+    pub fn on_beta_frozen(&self) {
+        self.enter_beta();
+        validate::log_initialized(&|l, m| self.log(l, m));
+    }
 
     /// Uses `query` to ask agentd (`syscollector_set_agentd_query_func`; `None`: the host
     /// gave NULL, so no document limits can be fetched).
@@ -216,16 +219,17 @@ impl Inventory {
         *self.agentd.write() = query;
     }
 
-    /// Hands the document limits agentd answered to the limits code; false when they
-    /// cannot be applied. Keeps them ([`document_limits`](Self::document_limits)); at
-    /// integration this also calls H2's `Inventory::set_document_limits`.
+    /// Hands the document limits agentd answered to the limits code
+    /// ([`set_document_limits`](Self::set_document_limits)) and keeps the answer
+    /// ([`agentd_document_limits`](Self::agentd_document_limits)); false when they cannot
+    /// be applied.
     pub fn apply_document_limits(&self, limits: &serde_json::Value) -> bool {
         *self.document_limits.lock() = Some(limits.clone());
-        true
+        self.set_document_limits(limits)
     }
 
     /// The last document limits agentd answered (`None`: none fetched).
-    pub fn document_limits(&self) -> Option<serde_json::Value> {
+    pub fn agentd_document_limits(&self) -> Option<serde_json::Value> {
         self.document_limits.lock().clone()
     }
 

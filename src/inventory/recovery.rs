@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::events::{self, Operation};
 use super::sync::queue_item;
+use super::validate::Purpose;
 use super::{Inventory, SyncRunError};
 use crate::catalog::{self, TableDef, TABLES};
 use crate::dbsync::DbSync;
@@ -293,6 +294,7 @@ impl Inventory {
         }
         const PAGE: usize = 512;
         let mut total = 0usize;
+        let generation = self.generation();
         for name in wanted {
             let Some(t) = catalog::table(name) else {
                 continue;
@@ -308,17 +310,41 @@ impl Inventory {
             };
             let read = self.with_db(|db| {
                 db.for_each_selected(t, selection, &mut |row| {
-                    let mut st = events::stateful(t, &row, Operation::Modify);
-                    // A document whose own difference is pending goes as that difference.
-                    if vd
-                        .queue()
-                        .is_pending_value(t.index, &st.id)
-                        .unwrap_or(false)
-                    {
-                        return;
-                    }
-                    let json =
-                        serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
+                    let (st, json) = if generation.is_beta() {
+                        // A document whose own difference is pending goes as that
+                        // difference (checked first: it is not validated then).
+                        if vd
+                            .queue()
+                            .is_pending_value(t.index, &events::document_id(t, &row))
+                            .unwrap_or(false)
+                        {
+                            return;
+                        }
+                        match events::stored_document(
+                            t,
+                            &row,
+                            Operation::Modify,
+                            generation,
+                            Purpose::DataContext,
+                            &*self.log,
+                        ) {
+                            Some(doc) => doc,
+                            None => return,
+                        }
+                    } else {
+                        let mut st = events::stateful(t, &row, Operation::Modify);
+                        // A document whose own difference is pending goes as that difference.
+                        if vd
+                            .queue()
+                            .is_pending_value(t.index, &st.id)
+                            .unwrap_or(false)
+                        {
+                            return;
+                        }
+                        let json = serde_json::Value::Object(std::mem::take(&mut st.document))
+                            .to_string();
+                        (st, json)
+                    };
                     let mut item = queue_item(&st, json);
                     item.version = 0;
                     item.is_data_context = true;
@@ -454,7 +480,22 @@ impl Inventory {
             }
         };
         sync.regular.clear_in_memory();
+        let generation = self.generation();
         for row in &rows {
+            if generation.is_beta() {
+                // beta4 shapes and validates a recovery's documents; a refused one is skipped.
+                if let Some((st, json)) = events::stored_document(
+                    t,
+                    row,
+                    Operation::Create,
+                    generation,
+                    Purpose::Recovery,
+                    &*self.log,
+                ) {
+                    sync.regular.persist_in_memory(queue_item(&st, json));
+                }
+                continue;
+            }
             let mut st = events::stateful(t, row, Operation::Create);
             let json = serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
             sync.regular.persist_in_memory(queue_item(&st, json));

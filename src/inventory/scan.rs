@@ -80,6 +80,9 @@ pub struct Scanner {
     /// Document limits per table (beta hosts; all 0, unlimited, until agentd's arrive).
     /// Taken after `db` when both are held.
     pub(super) limits: Mutex<DocLimits>,
+    /// Beta hosts: the stored rows whose documents failed validation during this scan,
+    /// deleted from the database when it ends (beta4's deferred deletion).
+    rejected: Mutex<Vec<(&'static TableDef, Row)>>,
 }
 
 impl Scanner {
@@ -97,6 +100,7 @@ impl Scanner {
             notify: AtomicBool::new(notify_on_first_scan),
             log,
             limits: Mutex::new(DocLimits::default()),
+            rejected: Mutex::new(Vec::new()),
         }
     }
 
@@ -167,12 +171,38 @@ impl Scanner {
             }
             self.log(LogLevel::DebugVerbose, &format!("Ending {name} scan"));
         }
+        self.delete_rejected();
         if !lifecycle.is_stopping() {
             // Beta hosts: the room the scan left in each limited table is filled now.
             self.promote_after_scan(sync);
         }
         self.notify.store(true, Ordering::SeqCst);
         report
+    }
+
+    /// Beta hosts: deletes the rows whose documents failed validation in this scan, so that
+    /// the next scan reports them again, with beta4's log lines.
+    fn delete_rejected(&self) {
+        let rejected = std::mem::take(&mut *self.rejected.lock());
+        if rejected.is_empty() {
+            return;
+        }
+        let mut db = self.db.lock();
+        let mut deleted: Vec<&str> = Vec::new();
+        for (table, row) in &rejected {
+            match db.delete_rows(table, std::slice::from_ref(row)) {
+                Ok(n) if n > 0 => deleted.push(table.name),
+                Ok(_) => {}
+                Err(e) => self.log(
+                    LogLevel::Error,
+                    &format!("Cannot delete an invalid entry from table {}: {e}", table.name),
+                ),
+            }
+        }
+        drop(db);
+        for (level, line) in super::validate::deletion_lines(&deleted) {
+            self.log(level, &line);
+        }
     }
 
     /// Tells the sink that a scan ended, with its report.
@@ -333,12 +363,26 @@ impl Scanner {
     /// table's, only when [`limits::persists`] says so) and, when events are on, its
     /// stateless event (whatever the limit).
     fn emit(&self, table: &'static TableDef, change: &Change, limit: Option<u64>) {
-        let persist = limit.is_none_or(|l| limits::persists(table, change, l, &*self.log));
-        if !persist {
-            if self.notify.load(Ordering::SeqCst) {
-                let (_, stateless) = events::events(table, change);
-                self.sink
-                    .stateless(&serde_json::Value::Object(stateless).to_string());
+        if let Some(limit) = limit {
+            // A beta host (its database has the sync flag): beta4's document shapes and
+            // validation, then the limit; the stateless event whatever both say.
+            let ev = events::scan_change(
+                table,
+                change,
+                crate::generation::Generation::Beta,
+                self.notify.load(Ordering::SeqCst),
+                &*self.log,
+            );
+            if let Some((stateful, json)) = ev.stateful {
+                if limits::persists(table, change, limit, &*self.log) {
+                    self.sink.stateful(&stateful, &json);
+                }
+            }
+            if let Some(event) = ev.stateless {
+                self.sink.stateless(&event);
+            }
+            if let Some(row) = ev.rejected {
+                self.rejected.lock().push((table, row));
             }
             return;
         }

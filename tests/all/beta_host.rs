@@ -659,5 +659,5 @@ fn stop_ends_a_sync_waiting_for_the_manager_within_the_hosts_10_s() {
     ));
     // A stopped first sync is not a first sync.
     assert_eq!(inv.marker("first_sync_completed"), Some(0));
-    assert_eq!(inv.document_limits(), Some(json!({})));
+    assert_eq!(inv.agentd_document_limits(), Some(json!({})));
 }
