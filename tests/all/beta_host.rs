@@ -604,6 +604,7 @@ fn stop_ends_a_sync_waiting_for_the_manager_within_the_hosts_10_s() {
             retries: 3,
             max_eps: 0,
             integrity_interval: 3600,
+            generation: Default::default(),
         },
         transport: Arc::new(|_: &str| {
             Arc::new(Silent) as Arc<dyn syscollector::sync_protocol::Transport>

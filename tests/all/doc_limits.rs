@@ -640,6 +640,7 @@ fn attach_loopback(
                 retries: 3,
                 max_eps: 0,
                 integrity_interval,
+                generation: Default::default(),
             },
             &move |_| -> Arc<dyn Transport> { Arc::new(transport.clone()) },
             Arc::new(metadata),
