@@ -799,3 +799,20 @@ fn the_vulnerability_detector_context_takes_the_synced_packages_of_a_limited_tab
     m.inv.scan();
     assert_eq!(context(&sync), ["Beta", "alpha", "gamma"]);
 }
+
+#[test]
+fn after_delete_database_a_beta_host_keeps_its_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = module(dir.path(), packages_only(), false);
+    become_beta(&m.inv);
+    assert!(m.inv.set_document_limits(&json!({"packages": 1})));
+    m.inv.delete_database();
+    assert!(!m.db.exists());
+    assert!(m.inv.with_db(|db| db.is_beta()));
+    m.system.set_packages(&["gamma", "Beta", "alpha"]);
+    m.inv.scan();
+    assert_eq!(
+        ops(&m.rec.take().1),
+        [(Operation::Create, "alpha".to_string())]
+    );
+}
