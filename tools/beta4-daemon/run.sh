@@ -4,7 +4,8 @@
 # Environment: BETA4_ROOT (/work/beta4), OUT (results dir, default $BETA4_ROOT/run-<time>),
 #   LIMITS (agentd's getdoclimits answer, default {}), MANAGER (syscollector-manager binary:
 #   when set, the agent queue is bridged to `syscollector-manager serve` and its replies go
-#   back through queue/sockets/wmodules), SCAN_INTERVAL (s, 20), SYNC_INTERVAL (s, 10),
+#   back through queue/sockets/wmodules; MANAGER_GENERATION=beta4 runs it in its beta4 mode),
+#   SCAN_INTERVAL (s, 20), SYNC_INTERVAL (s, 10),
 #   INTEGRITY_INTERVAL (s, 30), METADATA (beta4 | alpha0: who writes the agent metadata
 #   shared-memory file, see below).
 # Sets up a WAZUH_HOME-like dir, starts the agentd stand-in, runs `wazuh-modulesd -f -d -d`,
@@ -63,7 +64,7 @@ trap cleanup EXIT
 manager_args=()
 if [ -n "${MANAGER:-}" ]; then
     "$MANAGER" serve --socket "$OUT/m.sock" --db "$OUT/store.db" --events "$OUT/events.jsonl" \
-        2>"$OUT/manager.log" &
+        ${MANAGER_GENERATION:+--generation "$MANAGER_GENERATION"} 2>"$OUT/manager.log" &
     pids+=($!)
     for _ in $(seq 50); do [ -S "$OUT/m.sock" ] && break; sleep 0.1; done
     manager_args=(--manager "$OUT/m.sock")
