@@ -174,6 +174,8 @@ void syscollector_set_agentd_query_func(agentd_query_func_t query_func);
 // module runs; a call still in progress elsewhere keeps the module alive until it returns.
 void syscollector_release_resources(void);
 
+extern int inet_pton(int af, const char *src, void *dst);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

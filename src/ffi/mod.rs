@@ -482,10 +482,7 @@ pub unsafe extern "C" fn syscollector_notify_data_clean(
 #[no_mangle]
 pub extern "C" fn syscollector_delete_database() {
     guard("syscollector_delete_database", (), || match module() {
-        Some(m) => {
-            m.delete_database();
-            m.forget_markers();
-        }
+        Some(m) => m.delete_database(),
         None => host_log(
             LogLevel::Warning,
             "syscollector_delete_database: module not initialized; nothing to delete",

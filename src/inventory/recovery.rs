@@ -259,7 +259,13 @@ impl Inventory {
         let Some(sync) = self.sync() else {
             return;
         };
-        if !sync.vd_first_sync_done() {
+        // A beta host keeps the detector's first sync as a table_metadata marker.
+        let first_done = if self.generation().is_beta() {
+            self.vd_first_sync_done_beta(Some(&sync))
+        } else {
+            sync.vd_first_sync_done()
+        };
+        if !first_done {
             return;
         }
         let vd = &sync.vd;
@@ -527,6 +533,8 @@ impl Inventory {
             sync.delete_databases();
         }
         self.with_db(|db| self.delete_local_database(db));
+        // The markers' cache goes with the database that held them.
+        self.forget_markers();
     }
 
     fn delete_local_database(&self, db: &mut DbSync) {

@@ -220,7 +220,7 @@ fn the_setter_before_init_sync_makes_a_beta_host_logged_once() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    *AGENTD_ANSWER.lock().unwrap() = Some(r#"{"wazuh-states-inventory-system":1}"#.into());
+    *AGENTD_ANSWER.lock().unwrap() = Some(r#"{"os_info":1}"#.into());
     init(dir.path(), true);
     syscollector_set_agentd_query_func(Some(agentd));
     assert!(logged_at(
@@ -249,7 +249,7 @@ fn the_setter_before_init_sync_makes_a_beta_host_logged_once() {
     );
     assert!(logged_at(
         DEBUG,
-        r#"Document limits received:   {"wazuh-states-inventory-system":1}"#
+        r#"Document limits received:   {"os_info":1}"#
     ));
     assert!(logged_at(
         DEBUG,
