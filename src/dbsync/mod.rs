@@ -490,7 +490,11 @@ impl DbSync {
     /// Deletes the stored rows with the primary keys of `rows` (in one transaction),
     /// without reporting them; returns how many went. A beta host's scan drops this way the
     /// rows whose documents failed validation, so that the next scan finds them new again.
-    pub fn delete_rows(&mut self, table: &'static TableDef, rows: &[Row]) -> Result<usize, DbError> {
+    pub fn delete_rows(
+        &mut self,
+        table: &'static TableDef,
+        rows: &[Row],
+    ) -> Result<usize, DbError> {
         if rows.is_empty() {
             return Ok(0);
         }

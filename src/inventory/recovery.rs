@@ -347,8 +347,8 @@ impl Inventory {
                         {
                             return;
                         }
-                        let json = serde_json::Value::Object(std::mem::take(&mut st.document))
-                            .to_string();
+                        let json =
+                            serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
                         (st, json)
                     };
                     let mut item = queue_item(&st, json);

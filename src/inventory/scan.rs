@@ -195,7 +195,10 @@ impl Scanner {
                 Ok(_) => {}
                 Err(e) => self.log(
                     LogLevel::Error,
-                    &format!("Cannot delete an invalid entry from table {}: {e}", table.name),
+                    &format!(
+                        "Cannot delete an invalid entry from table {}: {e}",
+                        table.name
+                    ),
                 ),
             }
         }

@@ -35,8 +35,8 @@
 
 mod helpers;
 
-mod beta_host;
 mod beta_documents;
+mod beta_host;
 mod cli;
 mod dbsync;
 mod doc_limits;
