@@ -124,5 +124,5 @@ cleanup
     grep -o 'taggedLogFunction(): INFO: .*' "$OUT/daemon.out" | sed 's/taggedLogFunction(): INFO: //; s/[0-9]\+/N/g' |
         sort | uniq -c | sort -rn | head -20
     echo "--- library warnings/errors (first 20)"
-    grep -E 'taggedLogFunction\(\): (WARNING|ERROR|CRITICAL)' "$OUT/daemon.out" | sed 's/.*taggedLogFunction(): //' | sort | uniq -c | head -20
+    grep -E 'taggedLogFunction\(\): (WARNING|ERROR|CRITICAL)' "$OUT/daemon.out" | sed 's/.*taggedLogFunction(): //' | sort | uniq -c | head -20 || true
 } | tee "$OUT/report.txt"
