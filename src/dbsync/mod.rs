@@ -292,11 +292,7 @@ impl DbSync {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let known = Known::load(&tx, table)?;
-        let pk_types = table
-            .primary_key
-            .iter()
-            .map(|pk| table.column(pk).map(|c| c.ty).unwrap_or(ColumnType::Text))
-            .collect();
+        let pk_types = pk_types(table);
         Ok(TableSync {
             tx,
             table,
@@ -456,11 +452,7 @@ impl DbSync {
         if !self.beta || rows.is_empty() {
             return Ok(0);
         }
-        let pk_types: Vec<ColumnType> = table
-            .primary_key
-            .iter()
-            .map(|pk| table.column(pk).map(|c| c.ty).unwrap_or(ColumnType::Text))
-            .collect();
+        let pk_types = pk_types(table);
         let sql = format!(
             "UPDATE {} SET {} = ? WHERE {}",
             table.name,
@@ -498,11 +490,7 @@ impl DbSync {
         if rows.is_empty() {
             return Ok(0);
         }
-        let pk_types: Vec<ColumnType> = table
-            .primary_key
-            .iter()
-            .map(|pk| table.column(pk).map(|c| c.ty).unwrap_or(ColumnType::Text))
-            .collect();
+        let pk_types = pk_types(table);
         let sql = format!("DELETE FROM {} WHERE {}", table.name, where_pk(table));
         let tx = self.conn.transaction()?;
         let mut n = 0;
@@ -622,6 +610,16 @@ impl DbSync {
             .conn
             .execute(&format!("DELETE FROM {}", table.name), [])?)
     }
+}
+
+/// The SQL types of `table`'s primary-key columns, in key order (text for a key column the
+/// table does not declare).
+fn pk_types(table: &TableDef) -> Vec<ColumnType> {
+    table
+        .primary_key
+        .iter()
+        .map(|pk| table.column(pk).map(|c| c.ty).unwrap_or(ColumnType::Text))
+        .collect()
 }
 
 /// The stored rows of a table when its sync began, as compact fingerprints: for each row
