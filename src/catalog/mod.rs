@@ -10,7 +10,7 @@
 //! | `dbsync_network_iface`      | `network`            | `interfaces`                 | regular  | |
 //! | `dbsync_network_protocol`   | `network`            | `protocols`                  | regular  | |
 //! | `dbsync_network_address`    | `network`            | `networks`                   | regular  | |
-//! | `dbsync_packages`           | `packages`           | `packages`                   | VD       | normalizer; data context: OS |
+//! | `dbsync_packages`           | `packages`           | `packages`                   | VD       | normalizer; data context: OS; skipped while its sources are unchanged |
 //! | `dbsync_hotfixes`           | `hotfixes`           | `hotfixes`                   | VD       | |
 //! | `dbsync_ports`              | `ports`              | `ports`                      | regular  | socket selection |
 //! | `dbsync_processes`          | `processes`          | `processes`                  | regular  | |
@@ -145,8 +145,12 @@ pub struct ScanOptions {
 /// A per-scan filter over a collector's raw rows: `None` drops the row.
 pub type RowFilter = Box<dyn FnMut(Row) -> Option<Row>>;
 
+/// A table's [`Hooks::sources`]: the fingerprint of its sources, or `None`.
+pub type SourcesCall = fn(&dyn SysInfo) -> Option<Vec<u8>>;
+
 /// What the scan does to a table's rows between its collector and the diff engine.
 #[derive(Clone, Copy)]
+
 pub struct Hooks {
     /// Before the checksum, on each raw row (with state for one scan, e.g. to drop
     /// duplicates).
@@ -158,6 +162,10 @@ pub struct Hooks {
     /// before the row is stored or reported (the reference hashes some rows before it
     /// removes fields that belong to another table).
     pub hashed_only: &'static [&'static str],
+    /// The identity of everything the table's rows are read from (see
+    /// [`SysInfo::packages_fingerprint`]); when it is the one stored with the table after
+    /// its previous scan, the scan skips the table: no row can have changed.
+    pub sources: Option<SourcesCall>,
 }
 
 impl Hooks {
@@ -166,6 +174,7 @@ impl Hooks {
         select: None,
         normalize: false,
         hashed_only: &[],
+        sources: None,
     };
 }
 
@@ -175,6 +184,7 @@ impl std::fmt::Debug for Hooks {
             .field("select", &self.select.is_some())
             .field("normalize", &self.normalize)
             .field("hashed_only", &self.hashed_only)
+            .field("sources", &self.sources.is_some())
             .finish()
     }
 }

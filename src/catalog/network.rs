@@ -91,6 +91,7 @@ pub static NETWORK_ADDRESS: TableDef = TableDef {
         select: None,
         normalize: false,
         hashed_only: &["network_dhcp", "network_metric"],
+        sources: None,
     },
 };
 
@@ -133,6 +134,7 @@ pub static PORTS: TableDef = TableDef {
         select: Some(port_filter),
         normalize: false,
         hashed_only: &[],
+        sources: None,
     },
 };
 

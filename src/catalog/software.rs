@@ -41,6 +41,7 @@ pub static PACKAGES: TableDef = TableDef {
         select: None,
         normalize: true,
         hashed_only: &[],
+        sources: Some(|p| p.packages_fingerprint()),
     },
 };
 
@@ -99,6 +100,7 @@ pub static BROWSER_EXTENSIONS: TableDef = TableDef {
         select: Some(installed_as_number),
         normalize: false,
         hashed_only: &[],
+        sources: None,
     },
 };
 

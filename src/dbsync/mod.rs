@@ -20,6 +20,8 @@ pub mod checksum;
 // The beta host's markers in `table_metadata` (issue 12, H1's hook).
 mod markers;
 pub mod schema;
+// Stamps of a table's sources in `table_metadata` (skipping unchanged tables).
+mod sources;
 mod sqlvalue;
 
 use std::hash::{Hash as _, Hasher as _};
@@ -302,6 +304,7 @@ impl DbSync {
             stats: SyncStats::default(),
             insert_sql: String::new(),
             update_sql: String::new(),
+            sources: None,
         })
     }
 
@@ -505,6 +508,8 @@ impl DbSync {
                 n += stmt.execute(params_from_iter(values))?;
             }
         }
+        // The table no longer holds what its sources' stamp stands for.
+        sources::write(&tx, table, None)?;
         tx.commit()?;
         Ok(n)
     }
@@ -604,11 +609,13 @@ impl DbSync {
         Ok(())
     }
 
-    /// Removes every row of `table` without reporting them.
+    /// Removes every row of `table` without reporting them (and its sources' stamp).
     pub fn clear_table(&mut self, table: &'static TableDef) -> Result<usize, DbError> {
-        Ok(self
-            .conn
-            .execute(&format!("DELETE FROM {}", table.name), [])?)
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(&format!("DELETE FROM {}", table.name), [])?;
+        sources::write(&tx, table, None)?;
+        tx.commit()?;
+        Ok(n)
     }
 }
 
@@ -712,9 +719,20 @@ pub struct TableSync<'c> {
     stats: SyncStats,
     insert_sql: String,
     update_sql: String,
+    /// The fingerprint of the sources the pushed rows come from, stored with the table at
+    /// the commit (see [`DbSync::sources_unchanged`]).
+    sources: Option<Vec<u8>>,
 }
 
 impl<'c> TableSync<'c> {
+    /// Says that the rows this sync gets are every row of sources whose fingerprint is
+    /// `fingerprint` (taken before the first row was read); `None`, the default, that the
+    /// rows' sources cannot be told. The commit stores it with the table, or removes the
+    /// table's previous one.
+    pub fn set_sources(&mut self, fingerprint: Option<Vec<u8>>) {
+        self.sources = fingerprint;
+    }
+
     /// Compares one current row with the stored one and reports the difference, if any.
     ///
     /// On a beta database a [`Change::Modified`]'s `new` row and a [`Change::Deleted`] row
@@ -996,7 +1014,9 @@ impl<'c> TableSync<'c> {
         }
         Ok(Finished {
             tx: self.tx,
+            table,
             stats: self.stats,
+            sources: self.sources,
         })
     }
 }
@@ -1005,12 +1025,17 @@ impl<'c> TableSync<'c> {
 /// [`TableSync::finish_pending`]. Dropping it rolls every change back.
 pub struct Finished<'c> {
     tx: rusqlite::Transaction<'c>,
+    table: &'static TableDef,
     stats: SyncStats,
+    sources: Option<Vec<u8>>,
 }
 
 impl Finished<'_> {
-    /// Commits the table's changes.
+    /// Commits the table's changes, with its sources' stamp when it has one.
     pub fn commit(self) -> Result<SyncStats, DbError> {
+        if self.sources.is_some() || self.table.hooks.sources.is_some() {
+            sources::write(&self.tx, self.table, self.sources.as_deref())?;
+        }
         self.tx.commit()?;
         Ok(self.stats)
     }

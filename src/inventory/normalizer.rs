@@ -58,6 +58,8 @@ struct Rule {
 pub struct Normalizer {
     exclusions: Vec<Exclusion>,
     rules: Vec<Rule>,
+    /// SHA-256 of the target and the configuration document the rules came from.
+    identity: [u8; 32],
 }
 
 /// Why a normalizer configuration document gives no rules at all.
@@ -123,6 +125,12 @@ impl Normalizer {
         }
     }
 
+    /// What the rules were made from (the target and the whole configuration document):
+    /// two normalizers with the same identity treat every row the same way.
+    pub fn identity(&self) -> &[u8; 32] {
+        &self.identity
+    }
+
     /// The rules of `kind` in a configuration document; `warn` gets every item that is
     /// skipped because a pattern does not compile or a value is not a string.
     pub fn from_json(
@@ -148,6 +156,14 @@ impl Normalizer {
                 .unwrap_or_default()
         };
         let mut n = Normalizer::default();
+        {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            h.update((kind.len() as u64).to_le_bytes());
+            h.update(kind.as_bytes());
+            h.update(json);
+            n.identity = h.finalize().into();
+        }
         for item in items("exclusions") {
             let (Some(field), Some(pattern)) = (text(item, "field_name"), text(item, "pattern"))
             else {

@@ -134,12 +134,17 @@ impl Scanner {
             match collector.gather {
                 Gather::Rows(gather) => {
                     for table in collector.tables {
+                        if lifecycle.is_stopping() {
+                            continue;
+                        }
+                        let sources = self.sources_fingerprint(table, provider, options);
                         self.scan_table(
                             &mut report,
                             table,
                             options,
                             lifecycle,
                             sync,
+                            sources,
                             &mut |each| gather(provider, each),
                         );
                     }
@@ -158,6 +163,7 @@ impl Scanner {
                                     options,
                                     lifecycle,
                                     sync,
+                                    None,
                                     &mut |each| {
                                         rows.take().into_iter().flatten().for_each(&mut *each);
                                         Ok(())
@@ -226,6 +232,35 @@ impl Scanner {
         }
     }
 
+    /// The fingerprint of `table`'s sources (its [`Hooks::sources`](crate::catalog::Hooks)),
+    /// with everything else its rows depend on: the code that turns them into rows (the
+    /// build), the scan options and the normalizer's configuration. `None` when the table
+    /// has no such hook or its provider cannot tell.
+    fn sources_fingerprint(
+        &self,
+        table: &'static TableDef,
+        provider: &dyn SysInfo,
+        options: ScanOptions,
+    ) -> Option<Vec<u8>> {
+        let mut fp = (table.hooks.sources?)(provider)?;
+        fp.extend_from_slice(
+            format!(
+                "|{}|{}|{options:?}|",
+                crate::version::VERSION,
+                env!("SYSCOLLECTOR_SOURCE_DIGEST")
+            )
+            .as_bytes(),
+        );
+        if table.hooks.normalize {
+            match &self.normalizer {
+                Some(n) => fp.extend_from_slice(n.identity()),
+                None => fp.push(0),
+            }
+        }
+        Some(fp)
+    }
+
+    #[allow(clippy::too_many_arguments)] // One scan's state, passed down unchanged.
     fn scan_table(
         &self,
         report: &mut ScanReport,
@@ -233,6 +268,7 @@ impl Scanner {
         options: ScanOptions,
         lifecycle: &Lifecycle,
         sync: Option<&InventorySync>,
+        sources: Option<Vec<u8>>,
         collect: &mut RowSource<'_>,
     ) {
         if lifecycle.is_stopping() {
@@ -240,7 +276,7 @@ impl Scanner {
         }
         let start = Instant::now();
         let mut db = self.db.lock();
-        let result = self.store_table(&mut db, table, options, lifecycle, sync, collect);
+        let result = self.store_table(&mut db, table, options, lifecycle, sync, sources, collect);
         drop(db);
         match result {
             Ok(stats) => {
@@ -281,6 +317,11 @@ impl Scanner {
     /// The commit sequence of one table: collect into the transaction, finish, flush the
     /// queue batch, commit. An early return drops the batch (discarded) and the
     /// transaction (rolled back).
+    ///
+    /// When `sources` (the fingerprint of what the rows are read from, taken before any is
+    /// read) is the one stored with the table by its previous scan, nothing is read: no
+    /// row can have changed. Otherwise the commit stores it with the table.
+    #[allow(clippy::too_many_arguments)] // One scan's state, passed down unchanged.
     fn store_table(
         &self,
         db: &mut DbSync,
@@ -288,8 +329,25 @@ impl Scanner {
         options: ScanOptions,
         lifecycle: &Lifecycle,
         sync: Option<&InventorySync>,
+        sources: Option<Vec<u8>>,
         collect: &mut RowSource<'_>,
     ) -> Result<SyncStats, ScanError> {
+        if let Some(fp) = &sources {
+            if db.sources_unchanged(table, fp)? {
+                let rows = usize::try_from(db.count(table)?).unwrap_or(0);
+                self.log(
+                    LogLevel::DebugVerbose,
+                    &format!(
+                        "{}: no source changed since the last scan; its {rows} rows are kept as they are",
+                        table.name
+                    ),
+                );
+                return Ok(SyncStats {
+                    rows,
+                    ..SyncStats::default()
+                });
+            }
+        }
         let batch = sync.map(InventorySync::begin_batch);
         // Beta hosts: the table's document limit, read once for its whole scan.
         let limit = db.is_beta().then(|| self.limits.lock().get(table));
@@ -299,6 +357,7 @@ impl Scanner {
             Some(_) => SyncFlag::Keep,
         };
         let mut txn = db.begin_with(table, flag)?;
+        txn.set_sources(sources);
         let mut emit = |c: Change| self.emit(table, &c, limit);
         let mut select = table.hooks.select.map(|make| make(options));
         let mut failure: Option<DbError> = None;

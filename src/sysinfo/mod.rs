@@ -82,6 +82,12 @@ pub trait SysInfo: Send + Sync {
     fn packages(&self, _each: &mut dyn FnMut(Row)) -> Result<(), CollectError> {
         Err(CollectError::Unsupported("packages"))
     }
+    /// The identity of every file the packages' rows would be read from: equal values mean
+    /// [`packages`](Self::packages) would give the same rows. `None` (the default) when the
+    /// provider cannot tell.
+    fn packages_fingerprint(&self) -> Option<Vec<u8>> {
+        None
+    }
     /// Installed hotfixes (a Windows notion).
     fn hotfixes(&self) -> Result<Vec<Row>, CollectError> {
         Err(CollectError::Unsupported("hotfixes"))
@@ -303,6 +309,13 @@ impl SysInfo for LinuxSysInfo {
             Some(cache) => packages::collect_cached(self, cache, each),
             None => packages::collect(self, each),
         }
+    }
+
+    fn packages_fingerprint(&self) -> Option<Vec<u8>> {
+        let mut fp = packages::fingerprint(self)?;
+        // The same files below another root are other files.
+        fp.extend_from_slice(self.root.as_os_str().as_encoded_bytes());
+        Some(fp)
     }
 
     fn hotfixes(&self) -> Result<Vec<Row>, CollectError> {

@@ -32,6 +32,7 @@
 //! - `sysinfo_services`: the `dbsync_services` collector (systemd over D-Bus, unit files).
 //! - `sysinfo_sources`: the live sources of the provider, chosen by name, run on this machine.
 //! - `sysinfo_users`: the `dbsync_users` collector.
+//! - `unchanged_sources`: a table whose sources did not change is skipped, and read in full once one did.
 
 mod helpers;
 
@@ -67,3 +68,4 @@ mod sysinfo_processes;
 mod sysinfo_services;
 mod sysinfo_sources;
 mod sysinfo_users;
+mod unchanged_sources;

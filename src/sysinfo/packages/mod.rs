@@ -17,6 +17,12 @@
 //! [`PackageCache`] makes a rescan of unchanged databases cheap: it remembers, per
 //! source, the file identity (device, inode, size, mtime, ctime) and the rows it produced
 //! (in a temporary file, not in memory), and replays them when nothing changed.
+//!
+//! [`fingerprint`] goes further, across processes: a planning pass finds every source as a
+//! collection would (the same directory walks) but reads none, and returns the identities
+//! of all their files. When it equals the one stored with the table after the previous
+//! scan, no package can have changed and the scan skips the table (see
+//! `crate::inventory::scan`).
 
 pub mod apk;
 pub mod dpkg;
@@ -57,6 +63,66 @@ pub fn collect_cached(
     collect_with(p, Some(cache), each)
 }
 
+/// The identities of every file every package source of the host would be read from, in
+/// the order a collection visits them (keys and paths included): equal fingerprints mean
+/// equal rows. `None` when that cannot be told: a file changed too recently to be sure a
+/// further change would show (see [`Stamp::settled`]), a file cannot be examined, or a
+/// source answers over a socket (snapd).
+pub fn fingerprint(p: &LinuxSysInfo) -> Option<Vec<u8>> {
+    let mut seen = Vec::new();
+    let mut plan = Plan {
+        manifest: Vec::new(),
+        complete: true,
+    };
+    let ctx = Ctx {
+        p,
+        cache: None,
+        seen: &mut seen,
+        plan: Some(&mut plan),
+    };
+    run_all(ctx, &mut |_| {}).ok()?;
+    plan.complete.then_some(plan.manifest)
+}
+
+/// What a planning pass ([`fingerprint`]) found.
+struct Plan {
+    /// Every source's key, file paths and their [`Stamp`], in visiting order.
+    manifest: Vec<u8>,
+    /// False once a source could not be stamped.
+    complete: bool,
+}
+
+impl Plan {
+    fn note(&mut self, key: &str, files: &[PathBuf]) {
+        match Stamp::of(files) {
+            Some(stamp) if stamp.settled() => {
+                put_bytes(&mut self.manifest, key.as_bytes());
+                for (file, id) in files.iter().zip(&stamp.0) {
+                    put_bytes(&mut self.manifest, file.as_os_str().as_encoded_bytes());
+                    let Some(id) = id else {
+                        self.manifest.push(0);
+                        continue;
+                    };
+                    self.manifest.push(1);
+                    for v in [id.dev, id.ino, id.size] {
+                        self.manifest.extend_from_slice(&v.to_le_bytes());
+                    }
+                    for v in [id.mtime, id.ctime] {
+                        self.manifest.extend_from_slice(&v.to_le_bytes());
+                    }
+                }
+            }
+            _ => self.complete = false,
+        }
+    }
+}
+
+/// `bytes` with its length in front, so that concatenations cannot be confused.
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
 fn collect_with(
     p: &LinuxSysInfo,
     cache: Option<&PackageCache>,
@@ -67,6 +133,7 @@ fn collect_with(
         p,
         cache,
         seen: &mut seen,
+        plan: None,
     };
     let result = run_all(ctx, each);
     if let Some(cache) = cache {
@@ -91,7 +158,11 @@ fn run_all(mut ctx: Ctx<'_, '_>, each: &mut dyn FnMut(Row)) -> Result<(), Collec
         apk::collect(&mut ctx, each)?;
     }
     if p.path("/var/lib/snapd").is_dir() {
-        snap::collect(p, each);
+        match ctx.plan.as_deref_mut() {
+            // snapd answers over its socket; no file says its answer is the same.
+            Some(plan) => plan.complete = false,
+            None => snap::collect(p, each),
+        }
     }
     let mut exclude = HashSet::new();
     if p.path("/var/lib/dpkg/").is_dir() {
@@ -108,11 +179,13 @@ fn run_all(mut ctx: Ctx<'_, '_>, each: &mut dyn FnMut(Row)) -> Result<(), Collec
 /// A format reader: calls its argument with every row of one source.
 pub type Producer<'a> = dyn FnMut(&mut dyn FnMut(Row)) -> Result<(), CollectError> + 'a;
 
-/// What every format reader gets: the provider and the optional cache.
+/// What every format reader gets: the provider and the optional cache, or the plan of a
+/// [`fingerprint`] pass (which notes each source's files and reads none of them).
 pub struct Ctx<'a, 'b> {
     pub p: &'a LinuxSysInfo,
     cache: Option<&'a PackageCache>,
     seen: &'b mut Vec<String>,
+    plan: Option<&'b mut Plan>,
 }
 
 impl Ctx<'_, '_> {
@@ -125,6 +198,10 @@ impl Ctx<'_, '_> {
         each: &mut dyn FnMut(Row),
         produce: &mut Producer<'_>,
     ) -> Result<(), CollectError> {
+        if let Some(plan) = self.plan.as_deref_mut() {
+            plan.note(key, files);
+            return Ok(());
+        }
         let Some(cache) = self.cache else {
             return produce(each);
         };
@@ -154,12 +231,18 @@ impl Ctx<'_, '_> {
     }
 
     /// The cached value for `key` when `files` did not change, else `compute`'s (cached).
-    pub fn derived<T: Clone + Send + 'static>(
+    /// A planning pass notes the files and returns the default without computing: a
+    /// derived value shapes rows, never which sources there are.
+    pub fn derived<T: Clone + Default + Send + 'static>(
         &mut self,
         key: &str,
         files: &[PathBuf],
         compute: &mut dyn FnMut() -> T,
     ) -> T {
+        if let Some(plan) = self.plan.as_deref_mut() {
+            plan.note(key, files);
+            return T::default();
+        }
         let Some(cache) = self.cache else {
             return compute();
         };
