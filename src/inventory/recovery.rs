@@ -472,43 +472,46 @@ impl Inventory {
             return false;
         };
         let selection = self.held_rows(t, false);
-        let rows = match self.with_db(|db| {
-            db.increase_versions(t)?;
-            db.select(t, selection)
-        }) {
-            Ok(r) => r,
-            Err(e) => {
-                self.log(
-                    LogLevel::Error,
-                    &format!("Couldn't update version for every entry in {}: {e}", t.name),
-                );
-                return false;
-            }
-        };
         sync.regular.clear_in_memory();
         let generation = self.generation();
-        for row in &rows {
-            if generation.is_beta() {
-                // beta4 shapes and validates a recovery's documents; a refused one is skipped.
-                if let Some((st, json)) = events::stored_document(
-                    t,
-                    row,
-                    Operation::Create,
-                    generation,
-                    Purpose::Recovery,
-                    &*self.log,
-                ) {
-                    sync.regular.persist_in_memory(queue_item(&st, json));
+        // The table is read a row at a time straight into the session's store: a recovery
+        // holds no more than one row in memory, however big the table.
+        let mut persisted = 0usize;
+        let read = self.with_db(|db| {
+            db.increase_versions(t)?;
+            db.for_each_selected(t, selection, &mut |row| {
+                persisted += 1;
+                if generation.is_beta() {
+                    // beta4 shapes and validates a recovery's documents; a refused one is
+                    // skipped.
+                    if let Some((st, json)) = events::stored_document(
+                        t,
+                        &row,
+                        Operation::Create,
+                        generation,
+                        Purpose::Recovery,
+                        &*self.log,
+                    ) {
+                        sync.regular.persist_in_memory(queue_item(&st, json));
+                    }
+                    return;
                 }
-                continue;
-            }
-            let mut st = events::stateful(t, row, Operation::Create);
-            let json = serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
-            sync.regular.persist_in_memory(queue_item(&st, json));
+                let mut st = events::stateful(t, &row, Operation::Create);
+                let json = serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
+                sync.regular.persist_in_memory(queue_item(&st, json));
+            })
+        });
+        if let Err(e) = read {
+            sync.regular.clear_in_memory();
+            self.log(
+                LogLevel::Error,
+                &format!("Couldn't update version for every entry in {}: {e}", t.name),
+            );
+            return false;
         }
         self.log(
             LogLevel::Debug,
-            &format!("Persisted {} recovery items in memory", rows.len()),
+            &format!("Persisted {persisted} recovery items in memory"),
         );
         let ok = self
             .sync_module(crate::sync_protocol::Mode::ModuleFull)

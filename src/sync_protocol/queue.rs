@@ -66,6 +66,18 @@ const SESSION_SNAPSHOT: &str = "CREATE TEMP TABLE IF NOT EXISTS session_snapshot
     version INTEGER NOT NULL,
     is_data_context INTEGER NOT NULL);";
 
+/// The documents kept for the next FULL session (a recovery's whole table, see
+/// [`PersistentQueue::keep_for_full`]): in the connection's temporary database, like the
+/// session snapshot, so a table of any size costs SQLite's page cache, not the process's
+/// memory, and nothing of it outlives the connection.
+const KEPT_FOR_FULL: &str = "CREATE TEMP TABLE IF NOT EXISTS kept_for_full (
+    id TEXT NOT NULL,
+    idx TEXT NOT NULL,
+    data TEXT NOT NULL,
+    operation INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    is_data_context INTEGER NOT NULL);";
+
 /// What [`PersistentQueue::snapshot_for_sync`] put in the session snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -658,30 +670,65 @@ impl PersistentQueue {
                  operation, version, is_data_context FROM persistent_queue WHERE sync_status = ?1",
                 [PENDING],
             )?;
-            let (total, values): (i64, i64) = tx.query_row(
-                "SELECT COUNT(*), COUNT(*) - COALESCE(SUM(is_data_context != 0), 0) \
-                 FROM temp.session_snapshot",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let indices = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT DISTINCT idx FROM temp.session_snapshot WHERE is_data_context = 0 \
-                     ORDER BY idx",
-                )?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-                rows.collect::<Result<Vec<_>, _>>()?
-            };
+            let snapshot = snapshot_summary(&tx)?;
             tx.execute(
                 "UPDATE persistent_queue SET sync_status = ?1 WHERE sync_status = ?2",
                 params![SYNCING, PENDING],
             )?;
             tx.commit()?;
-            Ok(Snapshot {
-                total: total as usize,
-                values: values as usize,
-                indices,
-            })
+            Ok(snapshot)
+        })
+    }
+
+    /// Keeps `item` for the next FULL session, after those kept before (see
+    /// [`snapshot_kept`](Self::snapshot_kept)); never part of the persistent queue.
+    pub fn keep_for_full(&self, item: &Item) -> Result<(), QueueError> {
+        self.with_conn(|conn| {
+            conn.execute_batch(KEPT_FOR_FULL)?;
+            conn.prepare_cached(
+                "INSERT INTO temp.kept_for_full (id, idx, data, operation, version, \
+                 is_data_context) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                item.id,
+                item.index,
+                item.data,
+                item.operation as i64,
+                item.version as i64,
+                i64::from(item.is_data_context)
+            ])?;
+            Ok(())
+        })
+    }
+
+    /// Forgets the items kept for a FULL session.
+    pub fn clear_kept(&self) -> Result<(), QueueError> {
+        self.with_conn(|conn| {
+            conn.execute_batch(KEPT_FOR_FULL)?;
+            conn.execute("DELETE FROM temp.kept_for_full", [])?;
+            Ok(())
+        })
+    }
+
+    /// Moves the items kept for a FULL session into the session snapshot, in the order
+    /// they were kept (item `n`, from 0, has sequence number `n`), for
+    /// [`session_page`](Self::session_page) to read; none is kept afterwards.
+    pub fn snapshot_kept(&self) -> Result<Snapshot, QueueError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute_batch(SESSION_SNAPSHOT)?;
+            tx.execute_batch(KEPT_FOR_FULL)?;
+            tx.execute("DELETE FROM temp.session_snapshot", [])?;
+            tx.execute(
+                "INSERT INTO temp.session_snapshot (seq, id, idx, data, operation, version, \
+                 is_data_context) SELECT row_number() OVER (ORDER BY rowid) - 1, id, idx, data, \
+                 operation, version, is_data_context FROM temp.kept_for_full",
+                [],
+            )?;
+            tx.execute("DELETE FROM temp.kept_for_full", [])?;
+            let snapshot = snapshot_summary(&tx)?;
+            tx.commit()?;
+            Ok(snapshot)
         })
     }
 
@@ -872,6 +919,29 @@ impl PersistentQueue {
         }
         Ok(())
     }
+}
+
+/// How many items the session snapshot holds, how many are DataValues, and their indices.
+fn snapshot_summary(conn: &Connection) -> Result<Snapshot, QueueError> {
+    let (total, values): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COUNT(*) - COALESCE(SUM(is_data_context != 0), 0) \
+         FROM temp.session_snapshot",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let indices = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT idx FROM temp.session_snapshot WHERE is_data_context = 0 \
+             ORDER BY idx",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(Snapshot {
+        total: total as usize,
+        values: values as usize,
+        indices,
+    })
 }
 
 fn select(conn: &Connection, only_data_values: bool) -> Result<Vec<Item>, QueueError> {

@@ -23,7 +23,7 @@
 //! integrity check. The caller decides what that means for its own callers (the FFI turns
 //! them into the C booleans).
 
-use std::collections::BTreeSet;
+use crate::sync_protocol::queue::Snapshot;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -100,6 +100,8 @@ pub enum SyncError {
     BadReqRet(&'static str),
     #[error("stopped")]
     Stopped,
+    #[error("documents kept for the full synchronization were lost")]
+    Incomplete,
 }
 
 /// The answer of an integrity check of one index.
@@ -291,7 +293,9 @@ pub struct SyncProtocol {
     state: Mutex<State>,
     wake: Condvar,
     stop: AtomicBool,
-    in_memory: Mutex<Vec<Item>>,
+    /// How many documents were kept for the next FULL session (in the queue's temporary
+    /// storage, see [`PersistentQueue::keep_for_full`]), or `None` once one could not be.
+    kept: Mutex<Option<usize>>,
     session_lock: Mutex<()>,
     limiter: Mutex<RateLimiter>,
     generation: Generation,
@@ -330,7 +334,7 @@ impl SyncProtocol {
             state: Mutex::new(State::new()),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
-            in_memory: Mutex::new(Vec::new()),
+            kept: Mutex::new(Some(0)),
             session_lock: Mutex::new(()),
             limiter: Mutex::new(RateLimiter {
                 window: None,
@@ -383,14 +387,50 @@ impl SyncProtocol {
         }
     }
 
-    /// Keeps a document in memory for the next FULL session (recovery).
+    /// Keeps a document for the next FULL session (recovery), as the reference's
+    /// `persistDifferenceInMemory` does; ours are kept in the queue's temporary storage,
+    /// so that a recovery of any size costs no more memory than a page of it.
     pub fn persist_in_memory(&self, item: Item) {
-        self.in_memory.lock().push(item);
+        let mut kept = self.kept.lock();
+        match self.queue.keep_for_full(&item) {
+            Ok(()) => *kept = kept.map(|n| n + 1),
+            Err(e) => {
+                if kept.is_some() {
+                    self.log(
+                        LogLevel::Error,
+                        &format!("Failed to keep an item for the full synchronization: {e}"),
+                    );
+                }
+                *kept = None;
+            }
+        }
     }
 
-    /// Drops the in-memory documents.
+    /// Drops the documents kept for the next FULL session.
     pub fn clear_in_memory(&self) {
-        self.in_memory.lock().clear();
+        let mut kept = self.kept.lock();
+        if let Err(e) = self.queue.clear_kept() {
+            self.log(
+                LogLevel::Debug,
+                &format!("Cannot clear the items kept for a full synchronization: {e}"),
+            );
+        }
+        *kept = Some(0);
+    }
+
+    /// The kept documents as the session snapshot, or why they cannot be sent: a FULL
+    /// session sends every document or none (the manager replaces the index with it).
+    fn snapshot_kept(&self) -> Result<Snapshot, SyncError> {
+        let mut kept = self.kept.lock();
+        let expected = kept.replace(0);
+        let snapshot = self.queue.snapshot_kept()?;
+        match expected {
+            Some(n) if n == snapshot.total => Ok(snapshot),
+            _ => {
+                let _ = self.queue.drop_snapshot();
+                Err(SyncError::Incomplete)
+            }
+        }
     }
 
     /// Makes waits and sends return at once until [`reset`](Self::reset).
@@ -424,32 +464,15 @@ impl SyncProtocol {
             return Err(SyncError::TransportUnavailable);
         }
         self.reset_state();
-        let (messages, total, indices) = if mode == Mode::ModuleFull {
-            let mut items = self.in_memory.lock().clone();
-            for (seq, item) in items.iter_mut().enumerate() {
-                item.seq = seq as u64;
-            }
-            let indices: BTreeSet<String> = items
-                .iter()
-                .filter(|i| !i.is_data_context)
-                .map(|i| i.index.clone())
-                .collect();
-            let total = items.len();
-            // DataValues first, then DataContexts, each keeping its sequence number.
-            let (values, contexts): (Vec<Item>, Vec<Item>) =
-                items.into_iter().partition(|i| !i.is_data_context);
-            let outgoing: Vec<Outgoing> = values
-                .into_iter()
-                .map(Outgoing::Value)
-                .chain(contexts.into_iter().map(Outgoing::Context))
-                .collect();
-            (
-                Messages::Memory(outgoing),
-                total,
-                indices.into_iter().collect::<Vec<_>>(),
-            )
+        let snapshot = if mode == Mode::ModuleFull {
+            self.snapshot_kept()
         } else {
-            match self.queue.snapshot_for_sync() {
+            self.queue.snapshot_for_sync().map_err(SyncError::from)
+        };
+        // Both read the session snapshot a page at a time: DataValues first, then
+        // DataContexts, each keeping its sequence number.
+        let (messages, total, indices) = {
+            match snapshot {
                 Ok(snapshot) => (
                     Messages::Snapshot(&self.queue),
                     snapshot.total,
@@ -460,7 +483,7 @@ impl SyncProtocol {
                         LogLevel::Error,
                         &format!("Failed to fetch items for sync: {e}"),
                     );
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         };
@@ -469,9 +492,7 @@ impl SyncProtocol {
                 LogLevel::Debug,
                 &format!("No items to synchronize in {mode:?} mode"),
             );
-            if mode != Mode::ModuleFull {
-                let _ = self.queue.drop_snapshot();
-            }
+            let _ = self.queue.drop_snapshot();
             return Ok(Outcome::NothingToSend);
         }
 
@@ -481,11 +502,10 @@ impl SyncProtocol {
             .and_then(|()| self.end_and_wait(&messages));
         let ok = result.is_ok();
 
+        let _ = self.queue.drop_snapshot();
         let finalized = if mode == Mode::ModuleFull {
-            self.in_memory.lock().clear();
             Ok(())
         } else {
-            let _ = self.queue.drop_snapshot();
             if ok {
                 self.queue.clear_synced()
             } else {

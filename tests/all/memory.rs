@@ -70,6 +70,67 @@ fn a_session_of_several_pages_arrives_whole_with_resends_across_pages() {
 }
 
 #[test]
+fn a_full_session_of_several_pages_arrives_whole_from_the_queues_temporary_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = PersistentQueue::open(&dir.path().join("sync.db"), &|_| {}).unwrap();
+    let dropped = [0u64, 511, 512, 1023, 1299];
+    let (proto, peer) = loopback::connected(
+        Settings {
+            module: "syscollector".into(),
+            timeout: Duration::from_secs(5),
+            retries: 3,
+            max_eps: 0,
+            end_delay: Duration::ZERO,
+        },
+        queue,
+        Faults {
+            drop_seq_once: dropped.into_iter().collect(),
+            ..Faults::default()
+        },
+        Arc::new(|| Some(AgentMetadata::default())),
+        null_logger(),
+    );
+    let n = 1300;
+    // Some stale items first: clearing drops them.
+    for i in 0..10 {
+        proto.persist_in_memory(Item::new(
+            format!("old{i}"),
+            ItemOperation::Create,
+            INDEX,
+            "{}",
+            1,
+        ));
+    }
+    proto.clear_in_memory();
+    for i in 0..n {
+        let data = json!({"process": {"pid": i.to_string()}}).to_string();
+        proto.persist_in_memory(Item::new(
+            format!("id{i}"),
+            ItemOperation::Create,
+            INDEX,
+            data,
+            1,
+        ));
+    }
+    // Kept apart from the persistent queue: nothing of it is pending there.
+    assert!(proto.queue().is_empty().unwrap());
+    assert!(proto
+        .synchronize(Mode::ModuleFull, SyncOption::Sync)
+        .is_ok());
+    assert_eq!(peer.sent(), n + 2 + dropped.len());
+    let store = peer.with_manager(|m| m.store());
+    let held = &store.indices[INDEX];
+    assert_eq!(held.len(), n);
+    assert!(held.contains_key("id1299") && !held.contains_key("old0"));
+    // A FULL session sends what was kept once: the next one has nothing.
+    assert!(matches!(
+        proto.synchronize(Mode::ModuleFull, SyncOption::Sync),
+        Ok(syscollector::sync_protocol::Outcome::NothingToSend)
+    ));
+    assert_eq!(peer.sent(), n + 2 + dropped.len());
+}
+
+#[test]
 fn the_session_snapshot_numbers_items_in_submission_order() {
     let dir = tempfile::tempdir().unwrap();
     let q = PersistentQueue::open(&dir.path().join("q.db"), &|_| {}).unwrap();
