@@ -263,8 +263,10 @@ pub fn scan_change(
     let st = stateful_for(table, row, operation, generation);
     // Serializing a JSON map cannot fail; an empty string would only reach the log.
     let json = serde_json::to_string(&st.document).unwrap_or_default();
-    let stateless =
-        notify.then(|| Value::Object(stateless_of(table, change, &st, generation)).to_string());
+    let stateless = notify.then(|| {
+        // Writing a map of JSON values cannot fail; to_string is the faster writer.
+        serde_json::to_string(&stateless_of(table, change, &st, generation)).unwrap_or_default()
+    });
     if generation.is_beta() {
         let deferred_delete = operation != Operation::Delete;
         let document = Value::Object(st.document.clone());

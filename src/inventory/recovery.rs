@@ -338,7 +338,7 @@ impl Inventory {
                             None => return,
                         }
                     } else {
-                        let mut st = events::stateful(t, &row, Operation::Modify);
+                        let st = events::stateful(t, &row, Operation::Modify);
                         // A document whose own difference is pending goes as that difference.
                         if vd
                             .queue()
@@ -347,8 +347,7 @@ impl Inventory {
                         {
                             return;
                         }
-                        let json =
-                            serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
+                        let json = serde_json::to_string(&st.document).unwrap_or_default();
                         (st, json)
                     };
                     let mut item = queue_item(&st, json);
@@ -496,8 +495,8 @@ impl Inventory {
                     }
                     return;
                 }
-                let mut st = events::stateful(t, &row, Operation::Create);
-                let json = serde_json::Value::Object(std::mem::take(&mut st.document)).to_string();
+                let st = events::stateful(t, &row, Operation::Create);
+                let json = serde_json::to_string(&st.document).unwrap_or_default();
                 sync.regular.persist_in_memory(queue_item(&st, json));
             })
         });

@@ -464,7 +464,8 @@ impl Scanner {
         // Serializing a JSON map cannot fail; an empty string would only reach the log.
         let json = serde_json::to_string(&stateful.document).unwrap_or_default();
         self.sink.stateful(&stateful, &json);
-        let event = serde_json::Value::Object(stateless).to_string();
+        // Writing a map of JSON values cannot fail.
+        let event = serde_json::to_string(&stateless).unwrap_or_default();
         self.sink.stateless(&event);
     }
 }
