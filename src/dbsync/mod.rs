@@ -303,6 +303,7 @@ impl DbSync {
             known,
             stats: SyncStats::default(),
             insert_sql: String::new(),
+            insert_mask: None,
             update_sql: String::new(),
             sources: None,
         })
@@ -718,6 +719,8 @@ pub struct TableSync<'c> {
     known: Known,
     stats: SyncStats,
     insert_sql: String,
+    /// Which stored columns (bit `i`: the `i`-th, `version` left out) `insert_sql` names.
+    insert_mask: Option<u128>,
     update_sql: String,
     /// The fingerprint of the sources the pushed rows come from, stored with the table at
     /// the commit (see [`DbSync::sources_unchanged`]).
@@ -802,25 +805,45 @@ impl<'c> TableSync<'c> {
     }
 
     /// Inserts `row`; false when a row with its key is already stored.
+    ///
+    /// The statement names the columns the row has; rows of one collector mostly have the
+    /// same ones, so it is made again only when they differ from the previous row's.
     fn insert(&mut self, row: &Row) -> Result<bool, DbError> {
-        let cols: Vec<_> = self
+        let mut mask = 0u128;
+        let mut values = Vec::with_capacity(self.table.columns.len() + 1);
+        for (i, c) in self
             .table
             .stored_columns()
-            .filter(|c| c.name != VERSION && row.contains_key(c.name))
-            .collect();
-        let mark = self.flag == SyncFlag::MarkChanged;
-        self.insert_sql.clear();
-        self.insert_sql.push_str(&format!(
-            "INSERT INTO {} ({}{}) VALUES ({}{}) ON CONFLICT DO NOTHING",
-            self.table.name,
-            cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
-            if mark { ", sync" } else { "" },
-            vec!["?"; cols.len()].join(", "),
-            if mark { ", 1" } else { "" }
-        ));
-        let values = cols
-            .iter()
-            .map(|c| to_sql(c.ty, row.get(c.name).unwrap_or(&Value::Null)));
+            .filter(|c| c.name != VERSION)
+            .enumerate()
+        {
+            if let Some(v) = row.get(c.name) {
+                // A table of more than 128 columns would only share the bit of column
+                // 127 on; the statement is then made for every row.
+                mask |= 1u128 << i.min(127);
+                values.push(to_sql(c.ty, v));
+            }
+        }
+        let reusable = self.table.columns.len() < 127 && self.insert_mask == Some(mask);
+        if !reusable {
+            let cols: Vec<_> = self
+                .table
+                .stored_columns()
+                .filter(|c| c.name != VERSION && row.contains_key(c.name))
+                .map(|c| c.name)
+                .collect();
+            let mark = self.flag == SyncFlag::MarkChanged;
+            self.insert_sql.clear();
+            self.insert_sql.push_str(&format!(
+                "INSERT INTO {} ({}{}) VALUES ({}{}) ON CONFLICT DO NOTHING",
+                self.table.name,
+                cols.join(", "),
+                if mark { ", sync" } else { "" },
+                vec!["?"; cols.len()].join(", "),
+                if mark { ", 1" } else { "" }
+            ));
+            self.insert_mask = Some(mask);
+        }
         let mut stmt = self.tx.prepare_cached(&self.insert_sql)?;
         Ok(stmt.execute(params_from_iter(values))? == 1)
     }

@@ -50,24 +50,20 @@ fn convert(kind: Kind, v: &Value) -> Value {
 
 /// Sets `value` at the dot-separated `path` of `doc`, creating objects on the way.
 pub fn set_path(doc: &mut Row, path: &str, value: Value) {
-    let mut parts = path.split('.').peekable();
     let mut cur = doc;
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            cur.insert(part.to_string(), value);
-            return;
+    let mut rest = path;
+    while let Some((part, tail)) = rest.split_once('.') {
+        // An object already on the way is reused without making its key again.
+        if !matches!(cur.get(part), Some(Value::Object(_))) {
+            cur.insert(part.to_string(), Value::Object(Row::new()));
         }
-        let entry = cur
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Object(Row::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Row::new());
-        }
-        match entry {
-            Value::Object(m) => cur = m,
+        match cur.get_mut(part) {
+            Some(Value::Object(m)) => cur = m,
             _ => return,
         }
+        rest = tail;
     }
+    cur.insert(rest.to_string(), value);
 }
 
 /// The ECS document of a row. With `all_fields`, every field of the table is present
