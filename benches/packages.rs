@@ -3,7 +3,9 @@
 //! the fixture rpmdb.sqlite grown to 3,000 headers, each as a first scan and as a rescan
 //! of unchanged databases through the `PackageCache`; and the whole packages scan
 //! (collector, diff engine, database file) of a tree of 100,000 dpkg packages, first scan
-//! into a new database and unchanged rescan. Throughput is in packages.
+//! into a new database, unchanged rescan (the table skipped: no source changed) and rescan
+//! after the status file was touched (every row read and compared). Throughput is in
+//! packages.
 
 use std::path::Path;
 use std::time::Duration;
@@ -202,6 +204,21 @@ fn bench_big(c: &mut Criterion) {
                 Inventory::new(cfg, provider, Arc::new(Discard), null_logger()).unwrap()
             },
             |inv| assert_eq!(scanned(&inv), BIG),
+            BatchSize::PerIteration,
+        )
+    });
+    // The status file touched (same rows, new times): the table's sources changed, so the
+    // scan reads and compares every row, as after any package change.
+    let inv = inventory(&root, &db);
+    scanned(&inv);
+    let status = root.join("var/lib/dpkg/status");
+    g.bench_function("rescan_after_status_touched", |b| {
+        b.iter_batched(
+            || {
+                let f = std::fs::File::options().write(true).open(&status).unwrap();
+                f.set_modified(std::time::SystemTime::now()).unwrap();
+            },
+            |()| assert_eq!(scanned(&inv), BIG),
             BatchSize::PerIteration,
         )
     });
