@@ -53,11 +53,12 @@ pub fn canonical_json(v: &Value) -> String {
 
 /// SHA-1 of `data` as 40 lower-case hex digits.
 pub fn sha1_hex(data: &[u8]) -> String {
+    let digest = Sha1::digest(data);
     let mut text = [0u8; 40];
     // 20 bytes always fit 40 digits; `hex::encode` would build the text a char at a time.
-    match hex::encode_to_slice(Sha1::digest(data), &mut text) {
+    match hex::encode_to_slice(digest, &mut text) {
         Ok(()) => std::str::from_utf8(&text).map_or_else(|_| String::new(), str::to_owned),
-        Err(_) => hex::encode(Sha1::digest(data)),
+        Err(_) => hex::encode(digest),
     }
 }
 

@@ -723,7 +723,7 @@ pub struct TableSync<'c> {
     insert_mask: Option<u128>,
     update_sql: String,
     /// The fingerprint of the sources the pushed rows come from, stored with the table at
-    /// the commit (see [`DbSync::sources_unchanged`]).
+    /// the commit (see [`DbSync::unchanged_rows`]).
     sources: Option<Vec<u8>>,
 }
 

@@ -76,13 +76,14 @@ pub(super) fn write(
 }
 
 impl DbSync {
-    /// True when `table` was last scanned in full from sources whose fingerprint was
-    /// `fingerprint`, and holds the rows that scan left.
-    pub fn sources_unchanged(
+    /// The number of rows of `table` when it was last scanned in full from sources whose
+    /// fingerprint was `fingerprint` and still holds the rows that scan left; `None` when
+    /// it must be scanned.
+    pub fn unchanged_rows(
         &self,
         table: &'static TableDef,
         fingerprint: &[u8],
-    ) -> Result<bool, DbError> {
+    ) -> Result<Option<usize>, DbError> {
         let stored: Option<i64> = self
             .conn
             .prepare_cached(&format!(
@@ -92,9 +93,10 @@ impl DbSync {
             .query_row([stamp_name(table)], |r| r.get(0))
             .optional()?;
         let Some(stored) = stored else {
-            return Ok(false);
+            return Ok(None);
         };
-        Ok(stored == digest(fingerprint, count(&self.conn, table)?))
+        let rows = self.count(table)?;
+        Ok((stored == digest(fingerprint, rows)).then(|| usize::try_from(rows).unwrap_or(0)))
     }
 }
 
@@ -124,30 +126,36 @@ mod tests {
     #[test]
     fn a_stamp_holds_for_the_same_sources_and_rows_only() -> Result<(), DbError> {
         let mut db = DbSync::in_memory()?;
-        assert!(!db.sources_unchanged(&PACKAGES, b"fp1")?, "no stamp yet");
+        assert!(
+            db.unchanged_rows(&PACKAGES, b"fp1")?.is_none(),
+            "no stamp yet"
+        );
         scan(&mut db, &["a", "b"], Some(b"fp1"))?;
-        assert!(db.sources_unchanged(&PACKAGES, b"fp1")?);
-        assert!(!db.sources_unchanged(&PACKAGES, b"fp2")?, "other sources");
+        assert!(db.unchanged_rows(&PACKAGES, b"fp1")?.is_some());
+        assert!(
+            db.unchanged_rows(&PACKAGES, b"fp2")?.is_none(),
+            "other sources"
+        );
 
         // Another writer removes a row: the count no longer matches.
         db.conn
             .execute("DELETE FROM dbsync_packages WHERE name = 'a'", [])?;
-        assert!(!db.sources_unchanged(&PACKAGES, b"fp1")?);
+        assert!(db.unchanged_rows(&PACKAGES, b"fp1")?.is_none());
 
         // A full scan without a fingerprint removes the stamp.
         scan(&mut db, &["a", "b"], Some(b"fp1"))?;
-        assert!(db.sources_unchanged(&PACKAGES, b"fp1")?);
+        assert!(db.unchanged_rows(&PACKAGES, b"fp1")?.is_some());
         scan(&mut db, &["a", "b"], None)?;
-        assert!(!db.sources_unchanged(&PACKAGES, b"fp1")?);
+        assert!(db.unchanged_rows(&PACKAGES, b"fp1")?.is_none());
 
         // Our own writes outside a scan remove it too.
         scan(&mut db, &["a", "b"], Some(b"fp1"))?;
         let rows = db.select_all(&PACKAGES)?;
         db.delete_rows(&PACKAGES, &rows[..1])?;
         scan(&mut db, &["a"], Some(b"fp1"))?;
-        assert!(db.sources_unchanged(&PACKAGES, b"fp1")?);
+        assert!(db.unchanged_rows(&PACKAGES, b"fp1")?.is_some());
         db.clear_table(&PACKAGES)?;
-        assert!(!db.sources_unchanged(&PACKAGES, b"fp1")?);
+        assert!(db.unchanged_rows(&PACKAGES, b"fp1")?.is_none());
         Ok(())
     }
 
@@ -162,8 +170,8 @@ mod tests {
             // Dropped before its commit.
             let _finished = txn.finish_pending(&mut |_| {})?;
         }
-        assert!(db.sources_unchanged(&PACKAGES, b"fp1")?);
-        assert!(!db.sources_unchanged(&PACKAGES, b"fp2")?);
+        assert!(db.unchanged_rows(&PACKAGES, b"fp1")?.is_some());
+        assert!(db.unchanged_rows(&PACKAGES, b"fp2")?.is_none());
         Ok(())
     }
 

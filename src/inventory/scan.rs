@@ -333,8 +333,7 @@ impl Scanner {
         collect: &mut RowSource<'_>,
     ) -> Result<SyncStats, ScanError> {
         if let Some(fp) = &sources {
-            if db.sources_unchanged(table, fp)? {
-                let rows = usize::try_from(db.count(table)?).unwrap_or(0);
+            if let Some(rows) = db.unchanged_rows(table, fp)? {
                 self.log(
                     LogLevel::DebugVerbose,
                     &format!(

@@ -537,19 +537,7 @@ impl PersistentQueue {
             .as_mut()
             .ok_or(QueueError::Sqlite(rusqlite::Error::InvalidQuery))?;
         if batching {
-            conn.prepare_cached(
-                "INSERT INTO temp.batch_staging (id, idx, data, operation, version, is_data_context) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                item.id,
-                item.index,
-                item.data,
-                item.operation as i64,
-                item.version as i64,
-                i64::from(item.is_data_context)
-            ])?;
-            return Ok(());
+            return insert_into(conn, "temp.batch_staging", &item);
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         coalesce(&tx, &item)?;
@@ -685,19 +673,7 @@ impl PersistentQueue {
     pub fn keep_for_full(&self, item: &Item) -> Result<(), QueueError> {
         self.with_conn(|conn| {
             conn.execute_batch(KEPT_FOR_FULL)?;
-            conn.prepare_cached(
-                "INSERT INTO temp.kept_for_full (id, idx, data, operation, version, \
-                 is_data_context) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                item.id,
-                item.index,
-                item.data,
-                item.operation as i64,
-                item.version as i64,
-                i64::from(item.is_data_context)
-            ])?;
-            Ok(())
+            insert_into(conn, "temp.kept_for_full", item)
         })
     }
 
@@ -919,6 +895,24 @@ impl PersistentQueue {
         }
         Ok(())
     }
+}
+
+/// Adds `item` to `table`, one of the temporary tables with the item columns
+/// (`batch_staging`, `kept_for_full`).
+fn insert_into(conn: &Connection, table: &str, item: &Item) -> Result<(), QueueError> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table} (id, idx, data, operation, version, is_data_context) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    ))?
+    .execute(params![
+        item.id,
+        item.index,
+        item.data,
+        item.operation as i64,
+        item.version as i64,
+        i64::from(item.is_data_context)
+    ])?;
+    Ok(())
 }
 
 /// How many items the session snapshot holds, how many are DataValues, and their indices.

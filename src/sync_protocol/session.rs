@@ -471,20 +471,18 @@ impl SyncProtocol {
         };
         // Both read the session snapshot a page at a time: DataValues first, then
         // DataContexts, each keeping its sequence number.
-        let (messages, total, indices) = {
-            match snapshot {
-                Ok(snapshot) => (
-                    Messages::Snapshot(&self.queue),
-                    snapshot.total,
-                    snapshot.indices,
-                ),
-                Err(e) => {
-                    self.log(
-                        LogLevel::Error,
-                        &format!("Failed to fetch items for sync: {e}"),
-                    );
-                    return Err(e);
-                }
+        let (messages, total, indices) = match snapshot {
+            Ok(snapshot) => (
+                Messages::Snapshot(&self.queue),
+                snapshot.total,
+                snapshot.indices,
+            ),
+            Err(e) => {
+                self.log(
+                    LogLevel::Error,
+                    &format!("Failed to fetch items for sync: {e}"),
+                );
+                return Err(e);
             }
         };
         if total == 0 {

@@ -23,13 +23,17 @@ mod synthetic;
 
 const INDEX: &str = "wazuh-states-inventory-processes";
 
-#[test]
-fn a_session_of_several_pages_arrives_whole_with_resends_across_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let queue = PersistentQueue::open(&dir.path().join("sync.db"), &|_| {}).unwrap();
-    // Sequence numbers on both sides of the 512-item pages, the first and the last.
-    let dropped = [0u64, 511, 512, 513, 1023, 1024, 1299];
-    let (proto, peer) = loopback::connected(
+/// A sync instance on a queue in `dir`, connected to the in-process manager through a link
+/// that drops each message whose sequence number is in `dropped` once.
+fn dropping_peer(
+    dir: &std::path::Path,
+    dropped: &[u64],
+) -> (
+    Arc<syscollector::sync_protocol::SyncProtocol>,
+    loopback::Loopback,
+) {
+    let queue = PersistentQueue::open(&dir.join("sync.db"), &|_| {}).unwrap();
+    loopback::connected(
         Settings {
             module: "syscollector".into(),
             timeout: Duration::from_secs(5),
@@ -39,12 +43,20 @@ fn a_session_of_several_pages_arrives_whole_with_resends_across_pages() {
         },
         queue,
         Faults {
-            drop_seq_once: dropped.into_iter().collect(),
+            drop_seq_once: dropped.iter().copied().collect(),
             ..Faults::default()
         },
         Arc::new(|| Some(AgentMetadata::default())),
         null_logger(),
-    );
+    )
+}
+
+#[test]
+fn a_session_of_several_pages_arrives_whole_with_resends_across_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sequence numbers on both sides of the 512-item pages, the first and the last.
+    let dropped = [0u64, 511, 512, 513, 1023, 1024, 1299];
+    let (proto, peer) = dropping_peer(dir.path(), &dropped);
     let n = 1300;
     for i in 0..n {
         let data = json!({"process": {"pid": i.to_string()}}).to_string();
@@ -72,24 +84,8 @@ fn a_session_of_several_pages_arrives_whole_with_resends_across_pages() {
 #[test]
 fn a_full_session_of_several_pages_arrives_whole_from_the_queues_temporary_storage() {
     let dir = tempfile::tempdir().unwrap();
-    let queue = PersistentQueue::open(&dir.path().join("sync.db"), &|_| {}).unwrap();
     let dropped = [0u64, 511, 512, 1023, 1299];
-    let (proto, peer) = loopback::connected(
-        Settings {
-            module: "syscollector".into(),
-            timeout: Duration::from_secs(5),
-            retries: 3,
-            max_eps: 0,
-            end_delay: Duration::ZERO,
-        },
-        queue,
-        Faults {
-            drop_seq_once: dropped.into_iter().collect(),
-            ..Faults::default()
-        },
-        Arc::new(|| Some(AgentMetadata::default())),
-        null_logger(),
-    );
+    let (proto, peer) = dropping_peer(dir.path(), &dropped);
     let n = 1300;
     // Some stale items first: clearing drops them.
     for i in 0..10 {
